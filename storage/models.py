@@ -52,3 +52,14 @@ class ArticleEvent(Base):
     article_id: Mapped[int] = mapped_column(BigId, index=True)
     kind: Mapped[str] = mapped_column(String(16))  # "added" | "updated" | "deleted"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SearchSession(Base):
+    """A search a chat ran, so Previous/Next buttons can carry just its id and an offset."""
+
+    __tablename__ = "search_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    query: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

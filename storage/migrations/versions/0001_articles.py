@@ -1,4 +1,4 @@
-"""Articles and their change log.
+"""Articles, their change log, and search sessions.
 
 Revision ID: 0001
 Revises:
@@ -45,8 +45,18 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_article_events_article_id", "article_events", ["article_id"])
+    op.create_table(
+        "search_sessions",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("query", sa.Text(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_search_sessions_chat_id", "search_sessions", ["chat_id"])
+    op.create_index("ix_search_sessions_created_at", "search_sessions", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("search_sessions")
     op.drop_table("article_events")
     op.drop_table("articles")

@@ -1,0 +1,72 @@
+"""The composition root: build the python-telegram-bot Application with its resources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
+from telegram.request import BaseRequest
+
+import handlers
+from bot.runtime import Runtime, utc_now
+from bot.settings import Settings
+from handlers.context import BotData, NewsContext
+
+log = logging.getLogger(__name__)
+
+NewsApplication = Application[ExtBot[None], NewsContext, dict[Any, Any], dict[Any, Any], BotData, Any]
+# How often each process looks for articles stored by others (the index follows the DB).
+INDEX_FOLLOW_SECONDS = 0.5
+PRUNE_SESSIONS_SECONDS = 6 * 3600
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> NewsApplication:
+    """Assemble the bot; resources open in post_init and close in post_shutdown."""
+    token = settings.require_token()
+    context_types = ContextTypes(context=NewsContext, bot_data=BotData)
+    builder = ApplicationBuilder().token(token.reveal()).context_types(context_types)
+    if settings.telegram_api_base_url:
+        builder = builder.base_url(settings.telegram_api_base_url)
+    if settings.telegram_api_base_file_url:
+        builder = builder.base_file_url(settings.telegram_api_base_file_url)
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+
+    opened: list[Runtime] = []  # the runtime lives from post_init to post_shutdown
+
+    async def post_init(application: NewsApplication) -> None:
+        runtime = await Runtime.open(settings, clock=clock)
+        opened.append(runtime)
+        application.bot_data.services = runtime.services
+        await application.bot.set_my_commands(handlers.COMMANDS)
+        jobs = application.job_queue
+        if jobs is None:
+            return
+
+        async def follow_index(_: NewsContext) -> None:
+            await runtime.follower.catch_up()
+
+        async def prune_sessions(_: NewsContext) -> None:
+            await runtime.services.paging.prune()
+
+        jobs.run_repeating(follow_index, INDEX_FOLLOW_SECONDS, first=INDEX_FOLLOW_SECONDS)
+        jobs.run_repeating(prune_sessions, PRUNE_SESSIONS_SECONDS, first=60)
+
+    async def post_shutdown(application: NewsApplication) -> None:
+        while opened:
+            await opened.pop().close()
+
+    application: NewsApplication = builder.post_init(post_init).post_shutdown(post_shutdown).build()
+    handlers.register(application)
+    return application

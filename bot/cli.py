@@ -1,0 +1,205 @@
+"""The ``newsbot`` command: run the bot, load articles, search and summarise from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.logs import configure_logging
+from bot.runtime import Runtime
+from bot.settings import Settings, SettingsError
+from services.ingest import IngestReport
+from services.parsing import RawArticle, Rejected, parse_file
+from services.search import SearchHit
+from services.summarize import summarize
+
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        token = settings.telegram_bot_token
+        configure_logging(settings.log_level, [token.reveal()] if token else [])
+        return int(args.handler(settings, args))
+    except SettingsError as error:
+        print(f"newsbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsbot", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the bot (long polling)")
+    run.set_defaults(handler=_run)
+
+    ingest = commands.add_parser("ingest", help="load articles from files")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.set_defaults(handler=_ingest)
+
+    summarize_cmd = commands.add_parser("summarize", help="print the summary of article files")
+    summarize_cmd.add_argument("paths", nargs="+", type=Path, metavar="FILE")
+    summarize_cmd.set_defaults(handler=_summarize)
+
+    search = commands.add_parser("search", help="search stored articles")
+    search.add_argument("query", help="the query, or - to read one query per line from stdin")
+    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--json", action="store_true", help="print JSON")
+    search.set_defaults(handler=_search)
+
+    reindex = commands.add_parser("reindex", help="rebuild the search index from the database")
+    reindex.set_defaults(handler=_reindex)
+    return parser
+
+
+def _run(settings: Settings, _args: argparse.Namespace) -> int:
+    from telegram import Update
+
+    from bot.app import build_application
+
+    application = build_application(settings)
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def _files(paths: Sequence[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file())
+        else:
+            yield path
+
+
+def _parsed(paths: Sequence[Path]) -> Iterator[tuple[RawArticle | Rejected, str]]:
+    for path in _files(paths):
+        if not path.exists():
+            yield Rejected(str(path), "no such file"), str(path)
+            continue
+        for item in parse_file(path):
+            yield item, str(path)
+
+
+def _ingest(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_ingest_async(settings, args.paths, sys.stdout, sys.stderr))
+
+
+async def _ingest_async(
+    settings: Settings, paths: Sequence[Path], out: TextIO, err: TextIO
+) -> int:
+    runtime = await Runtime.open(settings, catch_up=False)
+    started = time.monotonic()
+    show_progress = err.isatty()
+
+    def progress(report: IngestReport) -> None:
+        if show_progress:
+            rate = report.seen / max(time.monotonic() - started, 1e-6)
+            err.write(f"\r{report.seen:,} articles processed ({rate:,.0f}/s)")
+            err.flush()
+
+    try:
+        report = await runtime.services.ingest.ingest(_parsed(paths), on_progress=progress)
+        if show_progress:
+            err.write("\n")
+        sync = await runtime.follower.catch_up()
+    finally:
+        await runtime.close()
+    elapsed = time.monotonic() - started
+    print(
+        f"added {report.added}, updated {report.updated}, skipped {report.skipped}, "
+        f"rejected {len(report.rejected)} in {elapsed:.1f}s",
+        file=out,
+    )
+    for rejected in report.rejected:
+        print(f"rejected {rejected.location}: {rejected.reason}", file=out)
+    if sync.busy:
+        print("the running bot will index the new articles within a second", file=out)
+    return 0 if report.seen else 1
+
+
+def _summarize(_settings: Settings, args: argparse.Namespace) -> int:
+    status = 0
+    for path in _files(args.paths):
+        as_jsonl = path.suffix.lower() in (".jsonl", ".ndjson")
+        for item in parse_file(path):
+            if isinstance(item, Rejected):
+                print(f"newsbot: {item.location}: {item.reason}", file=sys.stderr)
+                status = 1
+                continue
+            summary = summarize(item.title, item.body)
+            if as_jsonl:
+                print(json.dumps({"id": item.external_id, "summary": summary}, ensure_ascii=False))
+            else:
+                print(summary)
+    return status
+
+
+def _search(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_search_async(settings, args.query, args.limit, args.json, sys.stdin))
+
+
+async def _search_async(
+    settings: Settings, query: str, limit: int, as_json: bool, stdin: TextIO
+) -> int:
+    runtime = await Runtime.open(settings)
+    try:
+        if query == "-":
+            for line in stdin:
+                page = await runtime.services.search.search(line.strip(), limit=limit)
+                print(json.dumps([_hit_json(h) for h in page.hits], ensure_ascii=False), flush=True)
+            return 0
+        page = await runtime.services.search.search(query, limit=limit)
+    finally:
+        await runtime.close()
+    if as_json:
+        print(json.dumps([_hit_json(h) for h in page.hits], ensure_ascii=False, indent=2))
+    elif not page.hits:
+        print("no results")
+    for number, hit in enumerate(page.hits if not as_json else [], start=1):
+        article = hit.article
+        print(f"{number}. [{article.public_id}] {article.title}  (score {hit.score:.3f})")
+        print(f"   {article.summary}")
+        if article.url:
+            print(f"   {article.url}")
+    return 0
+
+
+def _hit_json(hit: SearchHit) -> dict[str, object]:
+    article = hit.article
+    return {
+        "id": article.public_id,
+        "title": article.title,
+        "url": article.url,
+        "summary": article.summary,
+        "published": article.published_at.isoformat() if article.published_at else None,
+        "score": hit.score,
+    }
+
+
+def _reindex(settings: Settings, _args: argparse.Namespace) -> int:
+    async def rebuild() -> int:
+        runtime = await Runtime.open(settings, catch_up=False)
+        try:
+            return await runtime.follower.rebuild(
+                lambda n: print(f"\r{n:,} articles indexed", end="", file=sys.stderr)
+            )
+        finally:
+            await runtime.close()
+
+    count = asyncio.run(rebuild())
+    print(f"\nindexed {count} articles")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

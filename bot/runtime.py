@@ -1,0 +1,68 @@
+"""Opening and closing the resources every entry point shares: database, index, services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from services.articles import ArticleService
+from services.container import Services
+from services.ingest import IngestService
+from services.paging import PagingService
+from services.search import SearchService
+from storage.db import create_engine, create_session_factory, migrate
+from storage.index_sync import IndexFollower
+from storage.search_index import SearchIndex
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Runtime:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    follower: IndexFollower
+    services: Services
+
+    @classmethod
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        catch_up: bool = True,
+    ) -> Runtime:
+        """Migrate the schema, open the index and bring it up to date."""
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate(engine)
+            sessions = create_session_factory(engine)
+            index = SearchIndex(settings.index_path())
+            follower = IndexFollower(index, sessions)
+            if catch_up:
+                result = await follower.catch_up()
+                if result.applied:
+                    log.info("search index caught up with %d article changes", result.applied)
+        except BaseException:
+            await engine.dispose()
+            raise
+        articles = ArticleService(sessions)
+        services = Services(
+            articles=articles,
+            search=SearchService(index, articles),
+            paging=PagingService(sessions, clock=clock),
+            ingest=IngestService(sessions, clock=clock),
+        )
+        return cls(engine, sessions, follower, services)
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,93 @@
+"""One typed settings object, read from the environment once, at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///newsbot.db"
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a runnable bot; the message says what to set."""
+
+
+class Secret:
+    """A string that never shows itself in a repr, a log line or a traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_bot_token: Secret | None = None
+    # For a self-hosted Bot API server; the library appends the token to these.
+    telegram_api_base_url: str | None = None
+    telegram_api_base_file_url: str | None = None
+    search_index_dir: Path | None = None
+    admin_user_ids: frozenset[int] = field(default_factory=frozenset)
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+        index_dir = env.get("SEARCH_INDEX_DIR", "").strip()
+        return cls(
+            database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+            telegram_bot_token=Secret(token) if token else None,
+            telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL", "").strip() or None,
+            telegram_api_base_file_url=env.get("TELEGRAM_API_BASE_FILE_URL", "").strip() or None,
+            search_index_dir=Path(index_dir) if index_dir else None,
+            admin_user_ids=_parse_ids(env.get("ADMIN_USER_IDS", ""), "ADMIN_USER_IDS"),
+            log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+        )
+
+    def require_token(self) -> Secret:
+        if self.telegram_bot_token is None:
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN is not set: export the token @BotFather gave you and start again."
+            )
+        return self.telegram_bot_token
+
+    def index_path(self) -> Path:
+        """Where this process keeps its search index (beside a SQLite file by default)."""
+        if self.search_index_dir is not None:
+            return self.search_index_dir
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url[len(prefix) :] + ".index")
+        return Path("newsbot-index")
+
+
+def _parse_ids(raw: str, name: str) -> frozenset[int]:
+    ids = set()
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            ids.add(int(part))
+        except ValueError:
+            raise SettingsError(f"{name} must be comma-separated Telegram user ids, not {part!r}") from None
+    return frozenset(ids)

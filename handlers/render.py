@@ -1,0 +1,177 @@
+"""Pure rendering: service results to Telegram HTML and keyboards. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from services.articles import ArticleView
+from services.search import SearchPage
+
+MAX_MESSAGE_CHARS = 4096
+MAX_CALLBACK_BYTES = 64
+# Room kept for the header and the "query was shortened" note around the hits.
+_HEADER_BUDGET = 400
+_ELLIPSIS = "…"
+PAGE_CALLBACK_PREFIX = "pg"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def deep_link(bot_username: str, article: ArticleView) -> str:
+    """A t.me link that opens the article in the bot (start payloads allow [A-Za-z0-9_-])."""
+    return f"https://t.me/{bot_username}?start=a_{article.id}"
+
+
+def _meta_line(article: ArticleView) -> str:
+    parts = []
+    if article.source:
+        parts.append(article.source)
+    when = article.published_at or article.sort_at
+    parts.append(f"{when.day} {when:%b %Y}")
+    return " · ".join(parts)
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - 1)]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut + _ELLIPSIS
+
+
+def _link(article: ArticleView, bot_username: str) -> str:
+    if article.url:
+        return f'<a href="{escape(article.url, quote=True)}">Read the article</a>'
+    return f'<a href="{escape(deep_link(bot_username, article), quote=True)}">Open in the bot</a>'
+
+
+def render_article_block(
+    article: ArticleView, bot_username: str, *, number: int | None = None, summary_limit: int = 600
+) -> str:
+    """One article: bold title, source and date, summary, link."""
+    prefix = f"{number}. " if number is not None else ""
+    title = escape(_shorten(article.title, 300))
+    lines = [f"<b>{prefix}{title}</b>", f"<i>{escape(_meta_line(article))}</i>"]
+    summary = _shorten(article.summary, summary_limit)
+    if summary:
+        lines.append(escape(summary))
+    lines.append(_link(article, bot_username))
+    id_line = f"ID: <code>{escape(article.public_id)}</code>"
+    lines.append(id_line)
+    return "\n".join(lines)
+
+
+def render_article(article: ArticleView, bot_username: str) -> str:
+    """The full card of one article (/article, deep links, inline results)."""
+    return render_article_block(article, bot_username, summary_limit=1500)
+
+
+def render_results(page: SearchPage, bot_username: str, session_id: int | None) -> Rendered:
+    """A page of search results with Previous/Next buttons, never over 4096 characters."""
+    if not page.hits:
+        return Rendered(render_no_results(page.query.text))
+    first = page.offset + 1
+    last = page.offset + len(page.hits)
+    header = f"🔎 Results {first}–{last} for “{escape(_shorten(page.query.text, 120))}”"
+    if page.query.truncated:
+        header += "\n<i>Your query was long, so only its beginning was searched.</i>"
+    budget = (MAX_MESSAGE_CHARS - _HEADER_BUDGET) // len(page.hits)
+    summary_limit = 600
+    while True:
+        blocks = [
+            render_article_block(hit.article, bot_username, number=first + i, summary_limit=summary_limit)
+            for i, hit in enumerate(page.hits)
+        ]
+        if all(len(block) <= budget for block in blocks) or summary_limit <= 60:
+            break
+        summary_limit //= 2
+    text = header + "\n\n" + "\n\n".join(blocks)
+    if len(text) > MAX_MESSAGE_CHARS:  # only with absurdly long titles or links
+        text = header + "\n\n" + "\n\n".join(blocks[:1])
+    return Rendered(text, _paging_keyboard(page, session_id))
+
+
+def _paging_keyboard(page: SearchPage, session_id: int | None) -> InlineKeyboardMarkup | None:
+    if session_id is None:
+        return None
+    size = len(page.hits)
+    buttons = []
+    if page.offset > 0:
+        previous = max(0, page.offset - size)
+        buttons.append(InlineKeyboardButton("◀ Previous", callback_data=page_callback(session_id, previous)))
+    if page.has_more:
+        following = page.offset + size
+        buttons.append(InlineKeyboardButton("Next ▶", callback_data=page_callback(session_id, following)))
+    return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+def page_callback(session_id: int, offset: int) -> str:
+    data = f"{PAGE_CALLBACK_PREFIX}:{session_id}:{offset}"
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError("callback data over Telegram's 64 bytes")
+    return data
+
+
+def parse_page_callback(data: str) -> tuple[int, int] | None:
+    """(session id, offset) from a paging button, or None for anything forged or foreign."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != PAGE_CALLBACK_PREFIX:
+        return None
+    session, offset = parts[1], parts[2]
+    if not (session.isdecimal() and offset.isdecimal()) or len(session) > 18 or len(offset) > 4:
+        return None
+    return int(session), int(offset)
+
+
+def render_no_results(query_text: str) -> str:
+    return (
+        f"No articles match “{escape(_shorten(query_text, 120))}”.\n"
+        "Try fewer or different words, check the spelling of names, "
+        "or see the newest articles with /latest."
+    )
+
+
+def render_latest(articles: list[ArticleView], bot_username: str) -> str:
+    if not articles:
+        return "No articles are stored yet."
+    budget = (MAX_MESSAGE_CHARS - 100) // len(articles)
+    summary_limit = 300
+    while True:
+        blocks = [
+            render_article_block(a, bot_username, number=i + 1, summary_limit=summary_limit)
+            for i, a in enumerate(articles)
+        ]
+        if all(len(b) <= budget for b in blocks) or summary_limit <= 40:
+            break
+        summary_limit //= 2
+    return "🗞 Latest articles\n\n" + "\n\n".join(blocks)
+
+
+SEARCH_USAGE = (
+    "Tell me what to look for, e.g. <code>/search obama iran letter</code>.\n"
+    "Typos are fine. Use <code>\"exact phrase\"</code>, <code>-word</code> to exclude, "
+    "<code>source:bbc</code>, <code>since:2014-11-01</code> or <code>before:2015-01-01</code>."
+)
+
+
+def render_help(bot_username: str) -> str:
+    return (
+        "I search a news archive and answer with short summaries and links.\n\n"
+        "/search <i>words</i> – find articles (typos are fine)\n"
+        "/latest [<i>N</i>] – the newest articles (up to 20)\n"
+        "/article <i>ID</i> – one article's summary and link\n"
+        "/help – this message\n\n"
+        f"In a private chat just send words to search. In any chat type "
+        f"<code>@{escape(bot_username)} words</code> to share an article.\n\n" + SEARCH_USAGE
+    )
+
+
+SORRY = "Sorry, something went wrong on our side. Please try again in a moment."

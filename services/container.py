@@ -1,0 +1,18 @@
+"""The set of services the Telegram handlers and the CLI call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.articles import ArticleService
+from services.ingest import IngestService
+from services.paging import PagingService
+from services.search import SearchService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    articles: ArticleService
+    search: SearchService
+    paging: PagingService
+    ingest: IngestService

@@ -1,0 +1,229 @@
+"""Storing articles: clean, summarise, deduplicate, insert or update, in batches."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.boilerplate import strip_boilerplate
+from services.parsing import RawArticle, Rejected
+from services.summarize import summarize
+from services.text import clean_title
+from services.urls import canonicalize_url
+from storage.articles import ArticleRepository
+from storage.models import Article
+from storage.text import tokens
+
+SUMMARY_MAX_CHARS = 400
+MAX_BODY_CHARS = 200_000
+# Fields compared to tell an update from a re-load of the same article.
+_CONTENT_FIELDS = ("title", "body", "summary", "url", "source", "published_at")
+
+
+@dataclass(slots=True)
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    added_ids: list[int] = field(default_factory=list)
+
+    @property
+    def seen(self) -> int:
+        return self.added + self.updated + self.skipped + len(self.rejected)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedArticle:
+    """An article ready to store, with its dedup keys."""
+
+    external_id: str | None
+    canonical_url: str | None
+    fingerprint: str
+    values: dict[str, Any]
+
+
+def fingerprint(title: str, body: str) -> str:
+    """A hash of the story's words: the same text in other whitespace or case is the same."""
+    digest = hashlib.sha256()
+    digest.update(" ".join(tokens(title)).encode())
+    digest.update(b"\x00")
+    digest.update(" ".join(tokens(body)).encode())
+    return digest.hexdigest()
+
+
+def prepare(raw: RawArticle, location: str) -> PreparedArticle | Rejected:
+    """Clean and summarise one article; reject it when nothing of a story is left."""
+    title = clean_title(raw.title)
+    body = strip_boilerplate(raw.body[:MAX_BODY_CHARS])
+    if not title:
+        return Rejected(location, "the article has no title")
+    if not body.strip():
+        return Rejected(location, "the article has no story text once boilerplate is removed")
+    summary = (raw.summary or "").strip()
+    if not summary or len(summary) > SUMMARY_MAX_CHARS:
+        summary = summarize(title, body, max_chars=SUMMARY_MAX_CHARS)
+    canonical = canonicalize_url(raw.url) if raw.url else None
+    values: dict[str, Any] = {
+        "external_id": raw.external_id,
+        "title": title,
+        "body": body,
+        "summary": summary,
+        "url": raw.url if canonical else None,
+        "canonical_url": canonical,
+        "source": (raw.source or "").strip()[:256] or None,
+        "published_at": raw.published_at,
+    }
+    return PreparedArticle(raw.external_id, canonical, fingerprint(title, body), values)
+
+
+class IngestService:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        clock: Callable[[], datetime],
+        batch_size: int = 500,
+    ) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._batch_size = batch_size
+
+    async def ingest(
+        self,
+        items: Iterable[tuple[RawArticle | Rejected, str]],
+        *,
+        on_progress: Callable[[IngestReport], None] | None = None,
+    ) -> IngestReport:
+        """Store parsed items (each with where it came from); return the counts."""
+        report = IngestReport()
+        for batch in _batches(iter(items), self._batch_size):
+            prepared: list[PreparedArticle] = []
+            for item, location in batch:
+                result = item if isinstance(item, Rejected) else prepare(item, location)
+                if isinstance(result, Rejected):
+                    report.rejected.append(result)
+                else:
+                    prepared.append(result)
+            await self._store_batch(prepared, report)
+            if on_progress is not None:
+                on_progress(report)
+        return report
+
+    async def _store_batch(self, batch: list[PreparedArticle], report: IngestReport) -> None:
+        try:
+            async with self._sessions.begin() as session:
+                await self._store(session, batch, report_into := IngestReport())
+        except IntegrityError:
+            # A concurrent writer stored one of these first: go one by one so the rest lands.
+            report_into = IngestReport()
+            for article in batch:
+                try:
+                    async with self._sessions.begin() as session:
+                        await self._store(session, [article], report_into)
+                except IntegrityError:
+                    report_into.skipped += 1
+        report.added += report_into.added
+        report.updated += report_into.updated
+        report.skipped += report_into.skipped
+        report.added_ids.extend(report_into.added_ids)
+
+    async def _store(
+        self, session: AsyncSession, batch: list[PreparedArticle], report: IngestReport
+    ) -> None:
+        repo = ArticleRepository(session)
+        existing = await repo.find_matches(
+            (a.external_id for a in batch if a.external_id),
+            (a.canonical_url for a in batch if a.canonical_url),
+            (a.fingerprint for a in batch),
+        )
+        known = _KeyMap()
+        for article in existing:
+            known.put(article.id, _row_of(article))
+        now = self._clock()
+        new_rows: list[dict[str, Any]] = []
+        for item in batch:
+            target = known.match(item)
+            if target is None:
+                row = {**item.values, "fingerprint": item.fingerprint}
+                row.update(stored_at=now, updated_at=now, sort_at=item.values["published_at"] or now)
+                known.put(-len(new_rows) - 1, row)  # placeholder id until inserted
+                new_rows.append(row)
+                continue
+            target_id, row = target
+            if _same_content(row, item) or target_id < 0 or known.taken_by_other(target_id, item):
+                report.skipped += 1
+                continue
+            changes = {**item.values, "fingerprint": item.fingerprint, "updated_at": now}
+            changes["sort_at"] = item.values["published_at"] or row["stored_at"]
+            await repo.update_one(target_id, changes)
+            row.update(changes)
+            known.put(target_id, row)
+            report.updated += 1
+        ids = await repo.insert_many(new_rows)
+        report.added += len(ids)
+        report.added_ids.extend(ids)
+
+
+class _KeyMap:
+    """Rows by each of their dedup keys: external id, canonical URL, fingerprint."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, str], int] = {}
+        self._rows: dict[int, dict[str, Any]] = {}
+
+    def put(self, row_id: int, row: dict[str, Any]) -> None:
+        self._rows[row_id] = row
+        for key in _keys(row["external_id"], row["canonical_url"], row["fingerprint"]):
+            self._by_key[key] = row_id
+
+    def match(self, item: PreparedArticle) -> tuple[int, dict[str, Any]] | None:
+        # The publisher's own id wins over the URL, which wins over the content.
+        for key in _keys(item.external_id, item.canonical_url, item.fingerprint):
+            if key in self._by_key:
+                row_id = self._by_key[key]
+                return row_id, self._rows[row_id]
+        return None
+
+    def taken_by_other(self, row_id: int, item: PreparedArticle) -> bool:
+        """Would updating ``row_id`` to ``item`` steal a unique key from another row?"""
+        keys = _keys(item.external_id, item.canonical_url, item.fingerprint)
+        return any(self._by_key.get(key, row_id) != row_id for key in keys)
+
+
+def _keys(external_id: str | None, canonical_url: str | None, fp: str) -> list[tuple[str, str]]:
+    keys = []
+    if external_id:
+        keys.append(("id", external_id))
+    if canonical_url:
+        keys.append(("url", canonical_url))
+    keys.append(("fp", fp))
+    return keys
+
+
+def _row_of(article: Article) -> dict[str, Any]:
+    return {
+        "external_id": article.external_id,
+        "canonical_url": article.canonical_url,
+        "fingerprint": article.fingerprint,
+        "stored_at": article.stored_at,
+        **{name: getattr(article, name) for name in _CONTENT_FIELDS},
+    }
+
+
+def _same_content(row: dict[str, Any], item: PreparedArticle) -> bool:
+    return row["fingerprint"] == item.fingerprint and all(
+        row[name] == item.values[name] for name in _CONTENT_FIELDS if name not in ("title", "body")
+    )
+
+
+def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    while batch := list(islice(items, size)):
+        yield batch

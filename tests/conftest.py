@@ -1,0 +1,144 @@
+"""Shared fixtures: a migrated database per test, on a SQLite file and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storage.db import create_engine, create_session_factory, migrate
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+# CI sets this so that an unreachable server fails the run instead of skipping its tests.
+REQUIRE_POSTGRES = os.environ.get("NEWSBOT_REQUIRE_POSTGRES") == "1"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _postgres_reachable() -> bool:
+    async def probe() -> bool:
+        import asyncpg
+
+        try:
+            connection = await asyncpg.connect(POSTGRES_URL.replace("+asyncpg", ""), timeout=3)
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+            return False
+        await connection.close()
+        return True
+
+    return asyncio.run(probe())
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> bool:
+    reachable = _postgres_reachable()
+    if not reachable and REQUIRE_POSTGRES:
+        pytest.fail(f"PostgreSQL is required but not reachable at {POSTGRES_URL}")
+    return reachable
+
+
+class PostgresSchema:
+    """A throw-away schema, so each test has an empty database of its own."""
+
+    def __init__(self) -> None:
+        self.name = f"t_{uuid.uuid4().hex[:12]}"
+
+    def engine(self) -> AsyncEngine:
+        return create_engine(
+            POSTGRES_URL, connect_args={"server_settings": {"search_path": self.name}}
+        )
+
+    async def create(self) -> None:
+        admin = create_engine(POSTGRES_URL)
+        async with admin.begin() as connection:
+            await connection.exec_driver_sql(f'CREATE SCHEMA "{self.name}"')
+        await admin.dispose()
+
+    async def drop(self) -> None:
+        admin = create_engine(POSTGRES_URL)
+        async with admin.begin() as connection:
+            await connection.exec_driver_sql(f'DROP SCHEMA "{self.name}" CASCADE')
+        await admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def engine_factory(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_available: bool
+) -> AsyncIterator[EngineFactory]:
+    """Makes engines on one fresh, migrated database (several, for concurrency tests)."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}"
+        factory = EngineFactory(lambda: create_engine(url))
+        await factory.migrate()
+        yield factory
+        await factory.dispose()
+        return
+    if not postgres_available:
+        pytest.skip("PostgreSQL is not reachable")
+    schema = PostgresSchema()
+    await schema.create()
+    factory = EngineFactory(schema.engine)
+    try:
+        await factory.migrate()
+        yield factory
+    finally:
+        await factory.dispose()
+        await schema.drop()
+
+
+class EngineFactory:
+    def __init__(self, make: Callable[[], AsyncEngine]) -> None:
+        self._make = make
+        self._engines: list[AsyncEngine] = []
+
+    def new(self) -> AsyncEngine:
+        engine = self._make()
+        self._engines.append(engine)
+        return engine
+
+    async def migrate(self) -> None:
+        await migrate(self.new())
+
+    async def dispose(self) -> None:
+        for engine in self._engines:
+            await engine.dispose()
+
+
+@pytest.fixture
+def engine(engine_factory: EngineFactory) -> AsyncEngine:
+    return engine_factory.new()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+class FixedClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def seed_article() -> Iterator[Path]:
+    path = SHARED / "seeds" / "000_c74e056f559fd1b5.txt"
+    if not path.exists():
+        pytest.skip("the seed article (../shared/seeds) is not present")
+    yield path

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.articles import ArticleRepository
+from storage.index_sync import GAP_PATIENCE_SECONDS, IndexFollower
+from storage.models import ArticleEvent
+from storage.search_index import IndexQuery, SearchIndex
+from tests.storage.builders import WHEN, article_row
+
+
+async def insert(sessions: async_sessionmaker[AsyncSession], *titles: str) -> list[int]:
+    async with sessions.begin() as session:
+        return await ArticleRepository(session).insert_many([article_row(t) for t in titles])
+
+
+def found(index: SearchIndex, word: str) -> list[int]:
+    return [c.article_id for c in index.candidates(IndexQuery(words=(word,)), 10)]
+
+
+async def test_follower_applies_adds_updates_and_deletes(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    index = SearchIndex(tmp_path / "idx")
+    follower = IndexFollower(index, sessions)
+    first, second = await insert(sessions, "Volcano erupts in Iceland", "Markets rally")
+
+    result = await follower.catch_up()
+    assert result.applied == 2
+    assert found(index, "volcano") == [first]
+
+    async with sessions.begin() as session:
+        repo = ArticleRepository(session)
+        await repo.update_one(second, {"title": "Markets slump", "updated_at": WHEN})
+        await repo.delete(first, WHEN)
+    await follower.catch_up()
+    assert found(index, "volcano") == []
+    assert found(index, "slump") == [second]
+    assert index.watermark == 4
+    assert (await follower.catch_up()).applied == 0
+
+
+async def test_a_second_process_index_catches_up_from_its_own_watermark(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await insert(sessions, "Glacier retreat measured")
+    await IndexFollower(SearchIndex(tmp_path / "a"), sessions).catch_up()
+    (new_id,) = await insert(sessions, "Desert bloom after rain")
+    other = SearchIndex(tmp_path / "b")
+    await IndexFollower(other, sessions).catch_up()
+    assert found(other, "desert") == [new_id]
+    assert other.doc_count() == 2
+
+
+async def test_rebuild_reindexes_everything(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await insert(sessions, *(f"Story number {i} about zebras" for i in range(25)))
+    index = SearchIndex(tmp_path / "idx")
+    follower = IndexFollower(index, sessions, batch_size=10)
+    assert await follower.rebuild() == 25
+    assert index.doc_count() == 25
+    assert index.watermark == 25
+    assert (await follower.catch_up()).applied == 0
+
+
+async def test_a_hole_in_the_log_holds_the_watermark_until_patience_runs_out(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    now = [0.0]
+    index = SearchIndex(tmp_path / "idx")
+    follower = IndexFollower(index, sessions, clock=lambda: now[0])
+    (first,) = await insert(sessions, "Before the hole")
+    (later,) = await insert(sessions, "After the hole")
+    async with sessions.begin() as session:
+        # Renumber the second event as if seq 2 belonged to a transaction still open.
+        event = await session.get(ArticleEvent, 2)
+        assert event is not None
+        await session.delete(event)
+        session.add(ArticleEvent(seq=3, article_id=later, kind="added", created_at=WHEN))
+    await follower.catch_up()
+    assert found(index, "after") == [later]  # applied already...
+    assert index.watermark == 1  # ...but not trusted past the hole
+    now[0] += GAP_PATIENCE_SECONDS + 1
+    await follower.catch_up()
+    assert index.watermark == 3
+    assert found(index, "before") == [first]
