@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import httpx
@@ -112,3 +116,36 @@ async def test_push_from_another_thread_wakes_long_poll(api: FakeBotApi) -> None
             await pusher
     assert time.monotonic() - started < 3
     assert [u.effective_message.text for u in updates if u.effective_message] == ["wake up"]
+
+
+_CHILD_BOT = """
+import os
+from telegram.ext import ApplicationBuilder, CommandHandler
+
+async def start(update, context):
+    await update.effective_message.reply_text("pong")
+
+app = ApplicationBuilder().token("123:ABC").base_url(os.environ["TELEGRAM_API_BASE_URL"]).build()
+app.add_handler(CommandHandler("start", start))
+app.run_polling(timeout=1, poll_interval=0)
+"""
+
+
+def test_subprocess_bot_polls_the_threaded_server(api: FakeBotApi) -> None:
+    with FakeBotApiServer(api) as server:
+        env = {**os.environ, "TELEGRAM_API_BASE_URL": server.base_url}
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CHILD_BOT], env=env, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            api.push_update(api.updates.message_update("/start", user_id=31))
+            [reply] = api.wait_for_calls_blocking("sendMessage", within=20)
+            child.send_signal(signal.SIGINT)  # run_polling's graceful shutdown
+            _, stderr = child.communicate(timeout=20)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
+    assert child.returncode == 0, stderr
+    assert reply.params == {"chat_id": 31, "text": "pong"}
+    assert api.pending_updates() == []
