@@ -1,0 +1,77 @@
+"""An in-process python-telegram-bot transport that answers from a FakeBotApi."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+from telegram._utils.types import ODVInput
+from telegram.error import TimedOut
+from telegram.request import BaseRequest, RequestData
+
+from tests.helpers.botapi import FakeBotApi
+
+_NOT_FOUND = b'{"ok": false, "error_code": 404, "description": "Not Found"}'
+
+
+def split_bot_url(url: str) -> tuple[str | None, str]:
+    """(token, method) from a Bot API URL such as https://host/bot<token>/<method>."""
+    segments = urlsplit(url).path.rstrip("/").split("/")
+    method = segments[-1]
+    owner = segments[-2] if len(segments) >= 2 else ""
+    token = owner.removeprefix("bot") if owner.startswith("bot") else None
+    return token, method
+
+
+class FakeRequest(BaseRequest):
+    """BaseRequest whose do_request dispatches to a FakeBotApi instead of the network.
+
+    Parameters travel as request_data.json_parameters, i.e. exactly the strings PTB would
+    form-encode on the wire, so both transports exercise the same decoding.
+    latency adds a per-call delay (for benchmarks); read_timeout is enforced like HTTPX does.
+    """
+
+    __slots__ = ("_latency", "_read_timeout", "api")
+
+    def __init__(
+        self, api: FakeBotApi, *, latency: float = 0.0, read_timeout: float | None = 5.0
+    ) -> None:
+        self.api = api
+        self._latency = latency
+        self._read_timeout = read_timeout
+
+    @property
+    def read_timeout(self) -> float | None:
+        """The default read timeout; PTB adds getUpdates' long-poll timeout to it."""
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Answer a Bot API POST from the fake; GETs (file downloads) get Telegram's 404."""
+        if method != "POST":
+            return 404, _NOT_FOUND
+        token, api_method = split_bot_url(url)
+        params = request_data.json_parameters if request_data is not None else {}
+        timeout = self._read_timeout if read_timeout is BaseRequest.DEFAULT_NONE else read_timeout
+        if self._latency:
+            await asyncio.sleep(self._latency)
+        try:
+            async with asyncio.timeout(timeout if isinstance(timeout, int | float) else None):
+                response = await self.api.handle(api_method, params, token=token)
+        except TimeoutError as exc:
+            raise TimedOut from exc
+        return response.status, response.payload()
