@@ -61,6 +61,7 @@ class Runtime:
             search=SearchService(index, articles),
             paging=PagingService(sessions, clock=clock),
             ingest=IngestService(sessions, clock=clock),
+            index_follower=follower,
         )
         return cls(engine, sessions, follower, services)
 

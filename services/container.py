@@ -8,6 +8,7 @@ from services.articles import ArticleService
 from services.ingest import IngestService
 from services.paging import PagingService
 from services.search import SearchService
+from storage.index_sync import IndexFollower
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,3 +17,5 @@ class Services:
     search: SearchService
     paging: PagingService
     ingest: IngestService
+    # Applies stored changes to this process's search index (a job runs it twice a second).
+    index_follower: IndexFollower
