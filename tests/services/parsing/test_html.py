@@ -66,6 +66,7 @@ NEWS_PAGE = f"""<!DOCTYPE html>
         <li><a href="/a">Harbour fees to rise next year, council confirms</a></li>
         <li><a href="/b">Storm damage bill tops two million pounds</a></li></ul></section>
       <div id="comments"><p>Great news, long overdue in my opinion, well done to everyone!</p></div>
+      <ol class="commentlist"><li><p>Second comment saying much the same thing again.</p></li></ol>
     </article>
   </main>
   <aside class="sidebar"><h3>Most read</h3>
@@ -300,6 +301,11 @@ def test_url_sources(tmp_path: Path, head: str, expected: str | None) -> None:
         ("   \n  ", "empty file"),
         ("<!-- nothing but a comment -->", "not an HTML page"),
         (
+            "<html><head><title>Links</title></head><body>"
+            "<p><a href='/a'>Only links to other stories live on this page</a></p>",
+            "no article text",
+        ),
+        (
             "<html><head><title>Only chrome</title></head><body><nav><p>Home and news</p></nav>",
             "no article text",
         ),
@@ -346,3 +352,76 @@ def test_utf8_page_mislabelled_as_latin1_is_read_as_utf8(tmp_path: Path) -> None
 
     assert isinstance(article, RawArticle)
     assert article.title == "Z\u00fcrich \u2014 \u6771\u4eac"
+
+
+def test_layout_wrapper_named_after_its_sidebar_is_kept(tmp_path: Path) -> None:
+    story = "".join(f"<p>{text}</p>" for text in LONG)
+    page = f"""<html><head><title>Museum</title></head><body>
+      <div class="layout two-col-with-sidebar">
+        <div class="col">{story}</div>
+        <div class="sidebar"><p>Sidebar text that is long enough to be scored as prose.</p></div>
+      </div></body></html>"""
+
+    article = _parse(tmp_path, page)
+
+    assert isinstance(article, RawArticle)
+    assert article.body == "\n\n".join(LONG)
+
+
+def test_gallery_captions_inside_the_article_are_dropped(tmp_path: Path) -> None:
+    captions = "".join(
+        f"<li>Photo {i}: visitors admire the restored ship models in the new east wing.</li>"
+        for i in range(30)
+    )
+    page = f"""<html><head><title>Museum</title></head><body><article>
+      <p>{LONG[0]}</p><div class="photo-gallery"><ul>{captions}</ul></div><p>{LONG[1]}</p>
+      </article></body></html>"""
+
+    article = _parse(tmp_path, page)
+
+    assert isinstance(article, RawArticle)
+    assert article.body == f"{LONG[0]}\n\n{LONG[1]}"
+
+
+def test_story_split_over_sections_is_kept_whole(tmp_path: Path) -> None:
+    texts = [*LONG, "The east wing will stay open late on Fridays, the museum said, until autumn."]
+    sections = "".join(
+        f"<section class='part'><div class='inner'><h2>Part {i}</h2><p>{text}</p></div></section>"
+        for i, text in enumerate(texts, 1)
+    )
+    page = f"""<html><head><title>Museum</title></head><body>
+      <div class="teasers"><p><a href="/x">A teaser link to another story on the site</a></p></div>
+      <div class="story">{sections}</div></body></html>"""
+
+    article = _parse(tmp_path, page)
+
+    assert isinstance(article, RawArticle)
+    expected = [paragraph for i, text in enumerate(texts, 1) for paragraph in (f"Part {i}", text)]
+    assert article.body.split("\n\n") == expected
+
+
+def test_divs_of_text_with_double_line_breaks_become_paragraphs(tmp_path: Path) -> None:
+    page = f"""<html><head><title>Museum</title></head><body><article>
+      <h1>Museum</h1>
+      <div>{LONG[0]}<br><br>{LONG[1]}</div>
+      <div>{LONG[2]}<br>with a single break inside.</div>
+      </article></body></html>"""
+
+    article = _parse(tmp_path, page)
+
+    assert isinstance(article, RawArticle)
+    assert article.body.split("\n\n") == [
+        LONG[0],
+        LONG[1],
+        f"{LONG[2]} with a single break inside.",
+    ]
+
+
+def test_preformatted_text_keeps_its_paragraphs(tmp_path: Path) -> None:
+    page = f"""<html><head><title>Notice</title></head><body>
+      <pre>{LONG[0]}\n  continued on a second line.\n\n{LONG[1]}</pre></body></html>"""
+
+    article = _parse(tmp_path, page)
+
+    assert isinstance(article, RawArticle)
+    assert article.body == f"{LONG[0]} continued on a second line.\n\n{LONG[1]}"
