@@ -47,6 +47,13 @@ _TRACKING_PREFIXES = ("utm_",)
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 # Dot-separated labels of 1-63 characters (underscores do occur in real subdomains).
 _HOST = re.compile(r"(?:[a-z0-9_-]{1,63}\.)*[a-z0-9_-]{1,63}")
+# http(s), a plain host name (no credentials, port or IP literal), then anything printable:
+# every URL of this shape passes the full check too (tests hold the two to the same answer).
+_PLAIN_HTTP_URL = re.compile(
+    r"https?://(?=[^/?#]{1,254}(?:[/?#]|$))(?:[a-z0-9_-]{1,63}\.)*[a-z0-9_-]{1,63}\.?"
+    r"(?:[/?#][^\x00-\x1f\x7f]*)?",
+    re.IGNORECASE,
+)
 _LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 # RFC 3986 sub-delims, ':' and '@' are legal in a path; '%' keeps existing escapes intact.
@@ -74,7 +81,9 @@ def canonicalize_url(url: str) -> str | None:
 
 def is_http_url(url: str) -> bool:
     """Whether the text is a well-formed absolute http(s) URL (one canonicalize_url accepts)."""
-    return _split(url) is not None
+    # The common shape answers without urlsplit, which costs a few microseconds per call:
+    # too much when a 100,000-line file is checked line by line.
+    return _PLAIN_HTTP_URL.fullmatch(url.strip()) is not None or _split(url) is not None
 
 
 def _split(url: str) -> tuple[str, str, SplitResult] | None:

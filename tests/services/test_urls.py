@@ -39,6 +39,9 @@ from services.urls import canonicalize_url, is_http_url
         ("https://user:secret@n.example./a", "https://n.example/a"),
         ("http://[2001:DB8::0001]:8080/x", "http://[2001:db8::1]:8080/x"),
         ("  https://n.example/padded  ", "https://n.example/padded"),
+        ("http://under_score.n.example/x", "http://under_score.n.example/x"),
+        # The longest host name DNS allows: 253 characters.
+        ("http://" + "a." * 126 + "a/", "http://" + "a." * 126 + "a/"),
     ],
 )
 def test_canonical_form(url: str, expected: str) -> None:
@@ -64,6 +67,9 @@ def test_canonical_form(url: str, expected: str) -> None:
         "http://bad host/",
         "http://n.example/\x00null",
         "http://" + "a" * 64 + ".example/",
+        "http://" + "a." * 127 + "a/",
+        "http://.n.example/",
+        "http://n.example\uff0fevil/",
     ],
 )
 def test_invalid_urls(url: str) -> None:
