@@ -37,10 +37,10 @@ def parse_html(path: Path) -> Iterator[RawArticle | Rejected]:
     except DocumentError as exc:
         yield Rejected(str(path), str(exc))
         return
-    yield parse_html_text(text, str(path))
+    yield article_from_html(text, str(path))
 
 
-def parse_html_text(text: str, location: str) -> RawArticle | Rejected:
+def article_from_html(text: str, location: str) -> RawArticle | Rejected:
     """Extract the article of an already decoded HTML page."""
     if not text.strip():
         return Rejected(location, "empty file")
@@ -79,9 +79,11 @@ def _meta_tags(doc: Any) -> dict[str, str]:
     found: dict[str, str] = {}
     for meta in doc.iter("meta"):
         content = (meta.get("content") or "").strip()
+        if not content:
+            continue
         for attribute in ("property", "name", "itemprop"):
-            key = (meta.get(attribute) or "").strip().lower()
-            if key and content:
+            # RDFa allows several space-separated names: property="og:title twitter:title".
+            for key in (meta.get(attribute) or "").lower().split():
                 found.setdefault(key, content)
     return found
 
@@ -102,18 +104,19 @@ def _title(doc: Any, metas: dict[str, str], site_name: str | None) -> str:
 
 
 def _strip_site_name(title: str, site_name: str) -> str:
-    folded_title, folded_site = title.casefold(), site_name.casefold()
+    """Remove a " | Site name" suffix or "Site name | " prefix, ignoring case."""
     for separator in _TITLE_SEPARATORS:
-        folded_separator = separator.casefold()
-        if folded_title.endswith(folded_separator + folded_site):
-            stripped = title[: -len(separator + site_name)].strip()
-        elif folded_title.startswith(folded_site + folded_separator):
-            stripped = title[len(site_name + separator) :].strip()
-        else:
-            continue
-        if stripped:
-            return stripped
+        suffix, prefix = separator + site_name, site_name + separator
+        # Slices of the title itself are compared: casefold() may change lengths ("ß").
+        if len(title) > len(suffix) and _same(title[-len(suffix) :], suffix):
+            return title[: -len(suffix)].strip()
+        if len(title) > len(prefix) and _same(title[: len(prefix)], prefix):
+            return title[len(prefix) :].strip()
     return title
+
+
+def _same(a: str, b: str) -> bool:
+    return a.casefold() == b.casefold()
 
 
 def _url(doc: Any, metas: dict[str, str]) -> str | None:
@@ -130,7 +133,9 @@ def _url(doc: Any, metas: dict[str, str]) -> str | None:
 
 def _published(doc: Any, metas: dict[str, str]) -> datetime | None:
     candidates = [metas.get("article:published_time"), metas.get("datepublished")]
-    candidates.extend(time.get("datetime") for time in doc.iter("time"))
+    # A <time> in the article first: one in the page chrome may be "updated 5 minutes ago".
+    candidates.extend(doc.xpath("//article//time/@datetime"))
+    candidates.extend(doc.xpath("//time/@datetime"))
     candidates.append(_json_ld_value(doc, "datePublished"))
     for candidate in candidates:
         published = parse_datetime(candidate)

@@ -18,16 +18,16 @@ _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
 
 
 def parse_plaintext(path: Path) -> Iterator[RawArticle | Rejected]:
-    """Read one article from a text file (Markdown headings marks are dropped from .md titles)."""
+    """Read one article from a text file (Markdown heading marks are dropped in .md files)."""
     try:
         text = read_document(path)
     except DocumentError as exc:
         yield Rejected(str(path), str(exc))
         return
-    yield parse_plain_text(text, str(path), markdown=path.suffix.lower() == ".md")
+    yield article_from_text(text, str(path), markdown=path.suffix.lower() == ".md")
 
 
-def parse_plain_text(text: str, location: str, *, markdown: bool = False) -> RawArticle | Rejected:
+def article_from_text(text: str, location: str, *, markdown: bool = False) -> RawArticle | Rejected:
     """Split decoded text into title and paragraphs."""
     lines = iter(text.splitlines())
     title = ""

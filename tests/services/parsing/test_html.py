@@ -228,6 +228,25 @@ def test_text_without_paragraph_markup_is_split_at_line_breaks(tmp_path: Path) -
             "<article>",
             "Museum reopens - Other Paper",
         ),
+        # Case-insensitive, even where case folding changes lengths ("\u00df" -> "ss").
+        (
+            '<meta property="og:site_name" content="Die Stra\u00dfe">'
+            "<title>Museum reopens \u2014 DIE STRA\u00dfE</title>",
+            "<article>",
+            "Museum reopens",
+        ),
+        (
+            '<meta property="og:site_name" content="Die Strasse">'
+            "<title>Museum reopens \u2014 Die Stra\u00dfe</title>",
+            "<article>",
+            "Museum reopens \u2014 Die Stra\u00dfe",
+        ),
+        # RDFa: several names in one property attribute.
+        (
+            '<meta property="twitter:title og:title" content="Both names">',
+            "<article>",
+            "Both names",
+        ),
         # Tags in text are text: the entity-escaped "<b>" stays literal.
         ("<title>Museum &lt;b&gt;reopens&lt;/b&gt;</title>", "<article>", "Museum <b>reopens</b>"),
         # JSON-LD headline when there is no title tag and no heading.
@@ -252,6 +271,13 @@ def test_title_sources(tmp_path: Path, head: str, body_start: str, expected: str
     ("head", "body_extra", "expected"),
     [
         ("", '<time datetime="2024-02-03">3 Feb</time>', datetime(2024, 2, 3, tzinfo=UTC)),
+        # The article's own <time> beats one in the page chrome that comes first.
+        (
+            "",
+            '</article><div class="clock"><time datetime="2031-01-01">now</time></div><article>'
+            '<time datetime="2024-02-03T05:00:00-05:00">3 Feb</time>',
+            datetime(2024, 2, 3, 10, tzinfo=UTC),
+        ),
         (
             '<script type="application/ld+json">{"@graph": [{"@type": "WebPage"}, '
             '{"@type": "NewsArticle", "datePublished": "2024-02-03T10:00:00Z"}]}</script>',
