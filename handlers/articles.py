@@ -35,7 +35,7 @@ async def cmd_latest(update: Update, context: NewsContext) -> None:
     count = DEFAULT_LATEST
     if context.args:
         argument = context.args[0]
-        if not argument.isdecimal() or not 1 <= int(argument) <= 20:
+        if not (argument.isascii() and argument.isdigit()) or not 1 <= int(argument) <= 20:
             await message.reply_text("Usage: /latest [N], where N is a number from 1 to 20.")
             return
         count = int(argument)

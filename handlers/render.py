@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html import escape
 
@@ -16,6 +17,7 @@ MAX_CALLBACK_BYTES = 64
 _HEADER_BUDGET = 400
 _ELLIPSIS = "…"
 PAGE_CALLBACK_PREFIX = "pg"
+_PAGE_DATA = re.compile(r"pg:([0-9]{1,18}):([0-9]{1,4})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +124,10 @@ def page_callback(session_id: int, offset: int) -> str:
 
 def parse_page_callback(data: str) -> tuple[int, int] | None:
     """(session id, offset) from a paging button, or None for anything forged or foreign."""
-    parts = data.split(":")
-    if len(parts) != 3 or parts[0] != PAGE_CALLBACK_PREFIX:
+    match = _PAGE_DATA.fullmatch(data)
+    if match is None:
         return None
-    session, offset = parts[1], parts[2]
-    if not (session.isdecimal() and offset.isdecimal()) or len(session) > 18 or len(offset) > 4:
-        return None
-    return int(session), int(offset)
+    return int(match.group(1)), int(match.group(2))
 
 
 def render_no_results(query_text: str) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.boilerplate import strip_boilerplate
 from services.parsing import RawArticle, Rejected
 from services.summarize import summarize
-from services.text import clean_title
+from services.text import clean_title, join_paragraphs
 from services.urls import canonicalize_url
 from storage.articles import ArticleRepository
 from storage.models import Article
@@ -23,8 +23,11 @@ from storage.text import tokens
 
 SUMMARY_MAX_CHARS = 400
 MAX_BODY_CHARS = 200_000
-# Fields compared to tell an update from a re-load of the same article.
 _CONTENT_FIELDS = ("title", "body", "summary", "url", "source", "published_at")
+# Fields compared to tell an update from a re-load of the same article.
+_COMPARED_FIELDS = (
+    "fingerprint", "summary", "canonical_url", "external_id", "source", "published_at"
+)
 
 
 @dataclass(slots=True)
@@ -62,7 +65,7 @@ def fingerprint(title: str, body: str) -> str:
 def prepare(raw: RawArticle, location: str) -> PreparedArticle | Rejected:
     """Clean and summarise one article; reject it when nothing of a story is left."""
     title = clean_title(raw.title)
-    body = strip_boilerplate(raw.body[:MAX_BODY_CHARS])
+    body = join_paragraphs(strip_boilerplate(raw.body[:MAX_BODY_CHARS]).split("\n\n"))
     if not title:
         return Rejected(location, "the article has no title")
     if not body.strip():
@@ -158,13 +161,13 @@ class IngestService:
                 new_rows.append(row)
                 continue
             target_id, row = target
-            if _same_content(row, item) or target_id < 0 or known.taken_by_other(target_id, item):
+            merged = _merge(row, item)
+            if target_id < 0 or _same_content(row, merged) or known.taken_by_other(target_id, item):
                 report.skipped += 1
                 continue
-            changes = {**item.values, "fingerprint": item.fingerprint, "updated_at": now}
-            changes["sort_at"] = item.values["published_at"] or row["stored_at"]
-            await repo.update_one(target_id, changes)
-            row.update(changes)
+            merged.update(updated_at=now, sort_at=merged["published_at"] or row["stored_at"])
+            await repo.update_one(target_id, merged)
+            row.update(merged)
             known.put(target_id, row)
             report.updated += 1
         ids = await repo.insert_many(new_rows)
@@ -218,10 +221,17 @@ def _row_of(article: Article) -> dict[str, Any]:
     }
 
 
-def _same_content(row: dict[str, Any], item: PreparedArticle) -> bool:
-    return row["fingerprint"] == item.fingerprint and all(
-        row[name] == item.values[name] for name in _CONTENT_FIELDS if name not in ("title", "body")
-    )
+def _merge(row: dict[str, Any], item: PreparedArticle) -> dict[str, Any]:
+    """The item's values over the stored row's; what the item lacks is kept, not erased."""
+    merged = {"fingerprint": item.fingerprint}
+    for name, value in item.values.items():
+        merged[name] = value if value is not None else row[name]
+    return merged
+
+
+def _same_content(row: dict[str, Any], merged: dict[str, Any]) -> bool:
+    # Title and body count through the fingerprint: a change of case or spacing is no update.
+    return all(row[name] == merged[name] for name in _COMPARED_FIELDS)
 
 
 def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
