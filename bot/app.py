@@ -17,7 +17,9 @@ from handlers.context import BotData, NewsContext
 
 log = logging.getLogger(__name__)
 
-NewsApplication = Application[ExtBot[None], NewsContext, dict[Any, Any], dict[Any, Any], BotData, Any]
+NewsApplication = Application[
+    ExtBot[None], NewsContext, dict[Any, Any], dict[Any, Any], BotData, Any
+]
 # How often each process looks for articles stored by others (the index follows the DB).
 INDEX_FOLLOW_SECONDS = 0.5
 PRUNE_SESSIONS_SECONDS = 6 * 3600

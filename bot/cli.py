@@ -94,9 +94,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_ingest_async(settings, args.paths, sys.stdout, sys.stderr))
 
 
-async def _ingest_async(
-    settings: Settings, paths: Sequence[Path], out: TextIO, err: TextIO
-) -> int:
+async def _ingest_async(settings: Settings, paths: Sequence[Path], out: TextIO, err: TextIO) -> int:
     runtime = await Runtime.open(settings, catch_up=False)
     started = time.monotonic()
     show_progress = err.isatty()

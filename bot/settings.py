@@ -66,7 +66,8 @@ class Settings:
     def require_token(self) -> Secret:
         if self.telegram_bot_token is None:
             raise SettingsError(
-                "TELEGRAM_BOT_TOKEN is not set: export the token @BotFather gave you and start again."
+                "TELEGRAM_BOT_TOKEN is not set: "
+                "export the token @BotFather gave you and start again."
             )
         return self.telegram_bot_token
 
@@ -89,5 +90,7 @@ def _parse_ids(raw: str, name: str) -> frozenset[int]:
         try:
             ids.add(int(part))
         except ValueError:
-            raise SettingsError(f"{name} must be comma-separated Telegram user ids, not {part!r}") from None
+            raise SettingsError(
+                f"{name} must be comma-separated Telegram user ids, not {part!r}"
+            ) from None
     return frozenset(ids)

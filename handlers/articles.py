@@ -50,7 +50,9 @@ async def cmd_article(update: Update, context: NewsContext) -> None:
     if message is None:
         return
     if not context.args:
-        await message.reply_html("Usage: <code>/article ID</code>, with an ID from a search result.")
+        await message.reply_html(
+            "Usage: <code>/article ID</code>, with an ID from a search result."
+        )
         return
     await _send_article(update, context, context.args[0])
 

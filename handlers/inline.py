@@ -17,8 +17,14 @@ async def on_inline_query(update: Update, context: NewsContext) -> None:
     if inline_query is None:
         return
     offset_text = inline_query.offset or "0"
-    offset = int(offset_text) if offset_text.isascii() and offset_text.isdigit() and int(offset_text) <= MAX_OFFSET else 0
-    page = await context.services.search.search(inline_query.query, limit=INLINE_PAGE_SIZE, offset=offset)
+    offset = (
+        int(offset_text)
+        if offset_text.isascii() and offset_text.isdigit() and int(offset_text) <= MAX_OFFSET
+        else 0
+    )
+    page = await context.services.search.search(
+        inline_query.query, limit=INLINE_PAGE_SIZE, offset=offset
+    )
     username = context.bot.username
     results = [
         InlineQueryResultArticle(

@@ -89,7 +89,9 @@ def render_results(page: SearchPage, bot_username: str, session_id: int | None) 
     summary_limit = 600
     while True:
         blocks = [
-            render_article_block(hit.article, bot_username, number=first + i, summary_limit=summary_limit)
+            render_article_block(
+                hit.article, bot_username, number=first + i, summary_limit=summary_limit
+            )
             for i, hit in enumerate(page.hits)
         ]
         if all(len(block) <= budget for block in blocks) or summary_limit <= 60:
@@ -108,10 +110,14 @@ def _paging_keyboard(page: SearchPage, session_id: int | None) -> InlineKeyboard
     buttons = []
     if page.offset > 0:
         previous = max(0, page.offset - size)
-        buttons.append(InlineKeyboardButton("◀ Previous", callback_data=page_callback(session_id, previous)))
+        buttons.append(
+            InlineKeyboardButton("◀ Previous", callback_data=page_callback(session_id, previous))
+        )
     if page.has_more:
         following = page.offset + size
-        buttons.append(InlineKeyboardButton("Next ▶", callback_data=page_callback(session_id, following)))
+        buttons.append(
+            InlineKeyboardButton("Next ▶", callback_data=page_callback(session_id, following))
+        )
     return InlineKeyboardMarkup([buttons]) if buttons else None
 
 
@@ -156,7 +162,7 @@ def render_latest(articles: list[ArticleView], bot_username: str) -> str:
 
 SEARCH_USAGE = (
     "Tell me what to look for, e.g. <code>/search obama iran letter</code>.\n"
-    "Typos are fine. Use <code>\"exact phrase\"</code>, <code>-word</code> to exclude, "
+    'Typos are fine. Use <code>"exact phrase"</code>, <code>-word</code> to exclude, '
     "<code>source:bbc</code>, <code>since:2014-11-01</code> or <code>before:2015-01-01</code>."
 )
 

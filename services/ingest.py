@@ -26,7 +26,12 @@ MAX_BODY_CHARS = 200_000
 _CONTENT_FIELDS = ("title", "body", "summary", "url", "source", "published_at")
 # Fields compared to tell an update from a re-load of the same article.
 _COMPARED_FIELDS = (
-    "fingerprint", "summary", "canonical_url", "external_id", "source", "published_at"
+    "fingerprint",
+    "summary",
+    "canonical_url",
+    "external_id",
+    "source",
+    "published_at",
 )
 
 
@@ -156,7 +161,9 @@ class IngestService:
             target = known.match(item)
             if target is None:
                 row = {**item.values, "fingerprint": item.fingerprint}
-                row.update(stored_at=now, updated_at=now, sort_at=item.values["published_at"] or now)
+                row.update(
+                    stored_at=now, updated_at=now, sort_at=item.values["published_at"] or now
+                )
                 known.put(-len(new_rows) - 1, row)  # placeholder id until inserted
                 new_rows.append(row)
                 continue

@@ -15,7 +15,9 @@ from storage.text import tokens
 MAX_QUERY_CHARS = 200
 MAX_QUERY_WORDS = 16
 
-_CURLY_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'"})
+_CURLY_QUOTES = str.maketrans(
+    {"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'"}
+)
 _PART = re.compile(r'"([^"]*)"?|(\S+)')
 _OPERATOR = re.compile(r"^(source|since|before):(.+)$", re.IGNORECASE)
 

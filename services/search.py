@@ -52,8 +52,12 @@ class SearchService:
         candidates = await asyncio.to_thread(self._index.candidates, query.index_query, pool)
         ranked = rank(query, candidates)
         page = ranked[offset : offset + limit]
-        views = {view.id: view for view in await self._articles.get_many([c.article_id for c, _ in page])}
-        hits = tuple(SearchHit(views[c.article_id], score) for c, score in page if c.article_id in views)
+        views = {
+            view.id: view for view in await self._articles.get_many([c.article_id for c, _ in page])
+        }
+        hits = tuple(
+            SearchHit(views[c.article_id], score) for c, score in page if c.article_id in views
+        )
         return SearchPage(query, hits, offset, has_more=len(ranked) > offset + limit)
 
 

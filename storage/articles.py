@@ -36,7 +36,9 @@ class ArticleRepository:
         return await self._session.get(Article, article_id)
 
     async def get_by_external_id(self, external_id: str) -> Article | None:
-        result = await self._session.execute(select(Article).where(Article.external_id == external_id))
+        result = await self._session.execute(
+            select(Article).where(Article.external_id == external_id)
+        )
         return result.scalar_one_or_none()
 
     async def get_many(self, ids: Sequence[int]) -> dict[int, Article]:
@@ -78,14 +80,18 @@ class ArticleRepository:
         """Insert article rows and log an ``added`` event for each; return the new ids."""
         if not rows:
             return []
-        result = await self._session.execute(insert(Article).returning(Article.id, sort_by_parameter_order=True), list(rows))
+        result = await self._session.execute(
+            insert(Article).returning(Article.id, sort_by_parameter_order=True), list(rows)
+        )
         ids = [int(row) for row in result.scalars()]
         await self.record_events(ids, ADDED, rows[0]["stored_at"])
         return ids
 
     async def update_one(self, article_id: int, values: dict[str, Any]) -> None:
         """Overwrite an article's fields and log an ``updated`` event."""
-        await self._session.execute(update(Article).where(Article.id == article_id).values(**values))
+        await self._session.execute(
+            update(Article).where(Article.id == article_id).values(**values)
+        )
         await self.record_events([article_id], UPDATED, values["updated_at"])
 
     async def delete(self, article_id: int, at: datetime) -> bool:

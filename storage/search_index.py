@@ -18,7 +18,6 @@ from typing import Any
 
 import tantivy
 
-
 # Bump when the schema or the analyzer changes: an index of another format is rebuilt.
 INDEX_FORMAT = 1
 _ANALYZER = "news"
@@ -195,7 +194,9 @@ class SearchIndex:
         found: list[Candidate] = []
         for (score, address), ts in zip(hits, sort_ts, strict=True):
             doc = searcher.doc(address)
-            found.append(Candidate(int(doc["id"][0]), str(doc["title"][0]), float(score), ts or 0))
+            found.append(
+                Candidate(int(doc["id"][0]), str(doc["title"][0]), float(score), int(ts or 0))
+            )
         return found
 
     # -- internals -----------------------------------------------------------------
@@ -242,7 +243,12 @@ class SearchIndex:
             low = query.since_ts if query.since_ts is not None else -(2**62)
             high = query.before_ts - 1 if query.before_ts is not None else 2**62
             clauses.append(
-                (occur.Must, tantivy.Query.range_query(schema, "sort_ts", tantivy.FieldType.Integer, low, high))
+                (
+                    occur.Must,
+                    tantivy.Query.range_query(
+                        schema, "sort_ts", tantivy.FieldType.Integer, low, high
+                    ),
+                )
             )
         return tantivy.Query.boolean_query(clauses)
 
@@ -254,7 +260,9 @@ class SearchIndex:
         for field_name, weight in (("title", 2.0), ("body", 1.0)):
             alternatives.append(boost(tantivy.Query.term_query(schema, field_name, word), weight))
             if distance:
-                fuzzy = tantivy.Query.fuzzy_term_query(schema, field_name, word, distance, True, False)
+                fuzzy = tantivy.Query.fuzzy_term_query(
+                    schema, field_name, word, distance, True, False
+                )
                 alternatives.append(boost(fuzzy, weight * 0.5))
             if as_prefix and len(word) >= 3:
                 prefix_distance = 0 if len(word) < 5 else 1
@@ -267,7 +275,9 @@ class SearchIndex:
 
     def _phrase_query(self, phrase: Sequence[str]) -> Any:
         if len(phrase) == 1:
-            per_field = [tantivy.Query.term_query(self._schema, f, phrase[0]) for f in ("title", "body")]
+            per_field = [
+                tantivy.Query.term_query(self._schema, f, phrase[0]) for f in ("title", "body")
+            ]
         else:
             per_field = [
                 tantivy.Query.phrase_query(self._schema, f, list(phrase)) for f in ("title", "body")
@@ -282,7 +292,9 @@ class SearchIndex:
             # No state file: an empty index, or one written by an older format.
             fresh = not (path / "meta.json").exists()
             return _State() if fresh else _State(format=-1)
-        return _State(int(raw.get("format", -1)), int(raw.get("watermark", 0)), raw.get("extra", {}))
+        return _State(
+            int(raw.get("format", -1)), int(raw.get("watermark", 0)), raw.get("extra", {})
+        )
 
     def _write_state(self) -> None:
         if self._path is None:

@@ -12,7 +12,9 @@ import unicodedata
 _TOKEN = re.compile(r"[^\W_]+")
 _MAX_TOKEN_BYTES = 40
 # Letters that NFKD does not decompose but ASCII folding maps all the same.
-_EXTRA_FOLDS = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "đ": "d", "ł": "l", "þ": "th"})
+_EXTRA_FOLDS = str.maketrans(
+    {"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "đ": "d", "ł": "l", "þ": "th"}
+)
 
 
 def fold(text: str) -> str:

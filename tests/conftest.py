@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +28,7 @@ def _postgres_reachable() -> bool:
 
         try:
             connection = await asyncpg.connect(POSTGRES_URL.replace("+asyncpg", ""), timeout=3)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncpg.PostgresError):
             return False
         await connection.close()
         return True
@@ -137,8 +137,8 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def seed_article() -> Iterator[Path]:
+def seed_article() -> Path:
     path = SHARED / "seeds" / "000_c74e056f559fd1b5.txt"
     if not path.exists():
         pytest.skip("the seed article (../shared/seeds) is not present")
-    yield path
+    return path

@@ -36,7 +36,9 @@ def view(i: int = 1, **overrides: object) -> ArticleView:
     return replace(base, **overrides)  # type: ignore[arg-type]
 
 
-def page(*views: ArticleView, query: str = "iran", offset: int = 0, more: bool = False) -> SearchPage:
+def page(
+    *views: ArticleView, query: str = "iran", offset: int = 0, more: bool = False
+) -> SearchPage:
     hits = tuple(SearchHit(v, 1.0) for v in views)
     return SearchPage(parse_query(query), hits, offset, has_more=more)
 
@@ -98,7 +100,17 @@ def test_paging_buttons_carry_short_session_data() -> None:
 
 def test_page_callback_round_trip_and_forgeries() -> None:
     assert parse_page_callback(page_callback(42, 10)) == (42, 10)
-    for forged in ["", "pg", "pg:1", "pg:x:1", "pg:1:-5", "pg:1:2:3", "zz:1:2", "pg:1:99999", "pg:१:2"]:
+    for forged in [
+        "",
+        "pg",
+        "pg:1",
+        "pg:x:1",
+        "pg:1:-5",
+        "pg:1:2:3",
+        "zz:1:2",
+        "pg:1:99999",
+        "pg:१:2",
+    ]:
         assert parse_page_callback(forged) is None, forged
 
 

@@ -65,7 +65,9 @@ async def test_same_content_without_url_is_a_duplicate_even_if_spacing_differs(
 ) -> None:
     service = IngestService(sessions, clock=clock)
     await service.ingest(items(raw()))
-    report = await service.ingest(items(raw(title="COUNCIL  approves bridge", body=STORY.replace(" ", "  "))))
+    report = await service.ingest(
+        items(raw(title="COUNCIL  approves bridge", body=STORY.replace(" ", "  ")))
+    )
     assert report.skipped == 1 and len(await stored(sessions)) == 1
 
 
@@ -75,7 +77,9 @@ async def test_changed_content_at_the_same_url_is_an_update(
     service = IngestService(sessions, clock=clock)
     await service.ingest(items(raw(url="https://news.example/a")))
     clock.now += timedelta(hours=1)
-    report = await service.ingest(items(raw(title="Council approves bridge, cost rises", url="https://news.example/a")))
+    report = await service.ingest(
+        items(raw(title="Council approves bridge, cost rises", url="https://news.example/a"))
+    )
     assert (report.added, report.updated) == (0, 1)
     (article,) = await stored(sessions)
     assert article.title == "Council approves bridge, cost rises"
@@ -114,7 +118,11 @@ async def test_bad_items_are_reported_and_the_rest_loads(
 async def test_boilerplate_never_reaches_the_stored_summary(
     sessions: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
-    body = STORY + "\n\nSign up for our newsletter!\n\nFollow us on Twitter\n\n© 2026 Example Media. All rights reserved."
+    body = (
+        STORY
+        + "\n\nSign up for our newsletter!\n\nFollow us on Twitter"
+        + "\n\n© 2026 Example Media. All rights reserved."
+    )
     await IngestService(sessions, clock=clock).ingest(items(raw(body=body)))
     (article,) = await stored(sessions)
     for junk in ("newsletter", "Twitter", "rights reserved"):

@@ -11,8 +11,12 @@ from storage.text import tokens
 DAY = 86_400
 
 
-def article(i: int, title: str, body: str = "", source: str | None = None, ts: int = 0) -> IndexedArticle:
-    return IndexedArticle(id=i, title=title, body=body or title, source=source, sort_ts=ts or i * DAY)
+def article(
+    i: int, title: str, body: str = "", source: str | None = None, ts: int = 0
+) -> IndexedArticle:
+    return IndexedArticle(
+        id=i, title=title, body=body or title, source=source, sort_ts=ts or i * DAY
+    )
 
 
 def q(text: str, **kwargs: object) -> IndexQuery:
@@ -26,7 +30,9 @@ def index() -> SearchIndex:
         [
             article(1, "Obama's secret letter to Iran leader", "The president wrote to Khamenei."),
             article(2, "Bank profits soar", "The bank made 515m.", source="BBC News"),
-            article(3, "Football club wins cup", "A late goal settled the final.", source="Sport Daily"),
+            article(
+                3, "Football club wins cup", "A late goal settled the final.", source="Sport Daily"
+            ),
             article(4, "Nuclear talks resume in Vienna", "Iran and the powers meet again."),
         ]
     )

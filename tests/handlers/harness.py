@@ -1,0 +1,73 @@
+"""A running newsbot Application wired to the fake Bot API, with articles to find."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+
+from bot.app import NewsApplication, build_application
+from bot.settings import Secret, Settings
+from services.container import Services
+from services.parsing import RawArticle
+from tests.conftest import FixedClock
+from tests.helpers.botapi import ApiCall, FakeBotApi
+from tests.helpers.fake_request import FakeRequest
+
+TOKEN = "123456:TEST-token-never-logged"
+
+
+@dataclass
+class BotHarness:
+    app: NewsApplication
+    api: FakeBotApi
+    clock: FixedClock
+
+    @property
+    def services(self) -> Services:
+        services = self.app.bot_data.services
+        assert services is not None
+        return services
+
+    async def load(self, *articles: RawArticle) -> list[int]:
+        """Store articles the way ingestion does and index them."""
+        report = await self.services.ingest.ingest([(a, "test") for a in articles])
+        await self.services.index_follower.catch_up()
+        return report.added_ids
+
+    async def send(self, update: dict[str, Any]) -> None:
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+
+    def replies(self, method: str = "sendMessage") -> list[ApiCall]:
+        return [c for c in self.api.calls_to(method) if c.error_code is None]
+
+
+def settings_for(tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        telegram_bot_token=Secret(TOKEN),
+        search_index_dir=tmp_path / "index",
+    )
+
+
+@asynccontextmanager
+async def running_bot(tmp_path: Path, api: FakeBotApi | None = None) -> AsyncIterator[BotHarness]:
+    api = api or FakeBotApi()
+    clock = FixedClock()
+    app = build_application(
+        settings_for(tmp_path),
+        request=FakeRequest(api),
+        get_updates_request=FakeRequest(api),
+        clock=clock,
+    )
+    async with app:
+        assert app.post_init is not None and app.post_shutdown is not None
+        await app.post_init(app)
+        try:
+            yield BotHarness(app, api, clock)
+        finally:
+            await app.post_shutdown(app)
