@@ -5,21 +5,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TextIO
 
 from bot.logs import configure_logging
-from bot.runtime import Runtime
+from bot.runtime import Runtime, utc_now
 from bot.settings import Settings, SettingsError
-from services.ingest import IngestReport
+from services.ingest import IngestReport, IngestService
 from services.parsing import RawArticle, Rejected, parse_file
 from services.search import SearchHit
 from services.summarize import summarize
 
 EXIT_USAGE = 2
+PARALLEL_INGEST_BYTES = 2_000_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,6 +101,11 @@ async def _ingest_async(settings: Settings, paths: Sequence[Path], out: TextIO, 
     runtime = await Runtime.open(settings, catch_up=False)
     started = time.monotonic()
     show_progress = err.isatty()
+    files = list(_files(paths))
+    big = sum(p.stat().st_size for p in files if p.exists()) > PARALLEL_INGEST_BYTES
+    # Cleaning and summarising is CPU-bound: spread large loads over every core.
+    pool = ProcessPoolExecutor(mp_context=multiprocessing.get_context("spawn")) if big else None
+    ingest = IngestService(runtime.sessions, clock=utc_now, executor=pool)
 
     def progress(report: IngestReport) -> None:
         if show_progress:
@@ -106,11 +114,13 @@ async def _ingest_async(settings: Settings, paths: Sequence[Path], out: TextIO, 
             err.flush()
 
     try:
-        report = await runtime.services.ingest.ingest(_parsed(paths), on_progress=progress)
+        report = await ingest.ingest(_parsed(files), on_progress=progress)
         if show_progress:
             err.write("\n")
         sync = await runtime.follower.catch_up()
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         await runtime.close()
     elapsed = time.monotonic() - started
     print(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -18,12 +22,12 @@ from services.summarize import summarize
 from services.text import clean_title, join_paragraphs
 from services.urls import canonicalize_url
 from storage.articles import ArticleRepository
-from storage.models import Article
-from storage.text import tokens
 
 SUMMARY_MAX_CHARS = 400
+_WORD = re.compile(r"\w+")
+# Batches being prepared while earlier ones are stored: enough to keep a pool busy.
+PREPARE_AHEAD = 4
 MAX_BODY_CHARS = 200_000
-_CONTENT_FIELDS = ("title", "body", "summary", "url", "source", "published_at")
 # Fields compared to tell an update from a re-load of the same article.
 _COMPARED_FIELDS = (
     "fingerprint",
@@ -61,9 +65,9 @@ class PreparedArticle:
 def fingerprint(title: str, body: str) -> str:
     """A hash of the story's words: the same text in other whitespace or case is the same."""
     digest = hashlib.sha256()
-    digest.update(" ".join(tokens(title)).encode())
+    digest.update(" ".join(_WORD.findall(title.lower())).encode())
     digest.update(b"\x00")
-    digest.update(" ".join(tokens(body)).encode())
+    digest.update(" ".join(_WORD.findall(body.lower())).encode())
     return digest.hexdigest()
 
 
@@ -92,6 +96,14 @@ def prepare(raw: RawArticle, location: str) -> PreparedArticle | Rejected:
     return PreparedArticle(raw.external_id, canonical, fingerprint(title, body), values)
 
 
+Located = tuple[RawArticle | Rejected, str]
+
+
+def prepare_batch(batch: list[Located]) -> list[PreparedArticle | Rejected]:
+    """Prepare a batch (a top-level function, so a process pool can run it)."""
+    return [item if isinstance(item, Rejected) else prepare(item, where) for item, where in batch]
+
+
 class IngestService:
     def __init__(
         self,
@@ -99,31 +111,51 @@ class IngestService:
         *,
         clock: Callable[[], datetime],
         batch_size: int = 500,
+        executor: Executor | None = None,
     ) -> None:
+        """``executor``: a process pool for the CPU-bound cleaning and summarising."""
         self._sessions = session_factory
         self._clock = clock
         self._batch_size = batch_size
+        self._executor = executor
 
     async def ingest(
         self,
-        items: Iterable[tuple[RawArticle | Rejected, str]],
+        items: Iterable[Located],
         *,
         on_progress: Callable[[IngestReport], None] | None = None,
     ) -> IngestReport:
         """Store parsed items (each with where it came from); return the counts."""
         report = IngestReport()
+        loop = asyncio.get_running_loop()
+        # Batches are prepared ahead (in other processes, given a pool) and stored in order.
+        in_flight: deque[asyncio.Future[list[PreparedArticle | Rejected]]] = deque()
         for batch in _batches(iter(items), self._batch_size):
-            prepared: list[PreparedArticle] = []
-            for item, location in batch:
-                result = item if isinstance(item, Rejected) else prepare(item, location)
-                if isinstance(result, Rejected):
-                    report.rejected.append(result)
-                else:
-                    prepared.append(result)
-            await self._store_batch(prepared, report)
-            if on_progress is not None:
-                on_progress(report)
+            if self._executor is None:
+                in_flight.append(_done(loop, prepare_batch(batch)))
+            else:
+                in_flight.append(loop.run_in_executor(self._executor, prepare_batch, batch))
+            if len(in_flight) > PREPARE_AHEAD:
+                await self._store_prepared(await in_flight.popleft(), report, on_progress)
+        while in_flight:
+            await self._store_prepared(await in_flight.popleft(), report, on_progress)
         return report
+
+    async def _store_prepared(
+        self,
+        results: list[PreparedArticle | Rejected],
+        report: IngestReport,
+        on_progress: Callable[[IngestReport], None] | None,
+    ) -> None:
+        prepared: list[PreparedArticle] = []
+        for result in results:
+            if isinstance(result, Rejected):
+                report.rejected.append(result)
+            else:
+                prepared.append(result)
+        await self._store_batch(prepared, report)
+        if on_progress is not None:
+            on_progress(report)
 
     async def _store_batch(self, batch: list[PreparedArticle], report: IngestReport) -> None:
         try:
@@ -153,8 +185,8 @@ class IngestService:
             (a.fingerprint for a in batch),
         )
         known = _KeyMap()
-        for article in existing:
-            known.put(article.id, _row_of(article))
+        for row in existing:
+            known.put(row["id"], row)
         now = self._clock()
         new_rows: list[dict[str, Any]] = []
         for item in batch:
@@ -218,16 +250,6 @@ def _keys(external_id: str | None, canonical_url: str | None, fp: str) -> list[t
     return keys
 
 
-def _row_of(article: Article) -> dict[str, Any]:
-    return {
-        "external_id": article.external_id,
-        "canonical_url": article.canonical_url,
-        "fingerprint": article.fingerprint,
-        "stored_at": article.stored_at,
-        **{name: getattr(article, name) for name in _CONTENT_FIELDS},
-    }
-
-
 def _merge(row: dict[str, Any], item: PreparedArticle) -> dict[str, Any]:
     """The item's values over the stored row's; what the item lacks is kept, not erased."""
     merged = {"fingerprint": item.fingerprint}
@@ -239,6 +261,15 @@ def _merge(row: dict[str, Any], item: PreparedArticle) -> dict[str, Any]:
 def _same_content(row: dict[str, Any], merged: dict[str, Any]) -> bool:
     # Title and body count through the fingerprint: a change of case or spacing is no update.
     return all(row[name] == merged[name] for name in _COMPARED_FIELDS)
+
+
+Prepared = list[PreparedArticle | Rejected]
+
+
+def _done(loop: asyncio.AbstractEventLoop, value: Prepared) -> asyncio.Future[Prepared]:
+    future: asyncio.Future[Prepared] = loop.create_future()
+    future.set_result(value)
+    return future
 
 
 def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
