@@ -97,6 +97,8 @@ def prepare(raw: RawArticle, location: str) -> PreparedArticle | Rejected:
 
 
 Located = tuple[RawArticle | Rejected, str]
+# Given a new article's publication time (None when unknown): should subscribers hear of it?
+NotifyRule = Callable[[datetime | None], bool]
 
 
 def prepare_batch(batch: list[Located]) -> list[PreparedArticle | Rejected]:
@@ -124,8 +126,13 @@ class IngestService:
         items: Iterable[Located],
         *,
         on_progress: Callable[[IngestReport], None] | None = None,
+        notify: NotifyRule | None = None,
     ) -> IngestReport:
-        """Store parsed items (each with where it came from); return the counts."""
+        """Store parsed items (each with where it came from); return the counts.
+
+        ``notify`` decides from a new article's publication time whether subscribers hear
+        of it (default: always); updates never alert.
+        """
         report = IngestReport()
         loop = asyncio.get_running_loop()
         # Batches are prepared ahead (in other processes, given a pool) and stored in order.
@@ -136,9 +143,9 @@ class IngestService:
             else:
                 in_flight.append(loop.run_in_executor(self._executor, prepare_batch, batch))
             if len(in_flight) > PREPARE_AHEAD:
-                await self._store_prepared(await in_flight.popleft(), report, on_progress)
+                await self._store_prepared(await in_flight.popleft(), report, on_progress, notify)
         while in_flight:
-            await self._store_prepared(await in_flight.popleft(), report, on_progress)
+            await self._store_prepared(await in_flight.popleft(), report, on_progress, notify)
         return report
 
     async def _store_prepared(
@@ -146,6 +153,7 @@ class IngestService:
         results: list[PreparedArticle | Rejected],
         report: IngestReport,
         on_progress: Callable[[IngestReport], None] | None,
+        notify: NotifyRule | None,
     ) -> None:
         prepared: list[PreparedArticle] = []
         for result in results:
@@ -153,21 +161,23 @@ class IngestService:
                 report.rejected.append(result)
             else:
                 prepared.append(result)
-        await self._store_batch(prepared, report)
+        await self._store_batch(prepared, report, notify)
         if on_progress is not None:
             on_progress(report)
 
-    async def _store_batch(self, batch: list[PreparedArticle], report: IngestReport) -> None:
+    async def _store_batch(
+        self, batch: list[PreparedArticle], report: IngestReport, notify: NotifyRule | None
+    ) -> None:
         try:
             async with self._sessions.begin() as session:
-                await self._store(session, batch, report_into := IngestReport())
+                await self._store(session, batch, report_into := IngestReport(), notify)
         except IntegrityError:
             # A concurrent writer stored one of these first: go one by one so the rest lands.
             report_into = IngestReport()
             for article in batch:
                 try:
                     async with self._sessions.begin() as session:
-                        await self._store(session, [article], report_into)
+                        await self._store(session, [article], report_into, notify)
                 except IntegrityError:
                     report_into.skipped += 1
         report.added += report_into.added
@@ -176,7 +186,11 @@ class IngestService:
         report.added_ids.extend(report_into.added_ids)
 
     async def _store(
-        self, session: AsyncSession, batch: list[PreparedArticle], report: IngestReport
+        self,
+        session: AsyncSession,
+        batch: list[PreparedArticle],
+        report: IngestReport,
+        notify: NotifyRule | None,
     ) -> None:
         repo = ArticleRepository(session)
         existing = await repo.find_matches(
@@ -209,7 +223,8 @@ class IngestService:
             row.update(merged)
             known.put(target_id, row)
             report.updated += 1
-        ids = await repo.insert_many(new_rows)
+        flags = None if notify is None else [notify(row["published_at"]) for row in new_rows]
+        ids = await repo.insert_many(new_rows, flags)
         report.added += len(ids)
         report.added_ids.extend(ids)
 

@@ -28,6 +28,7 @@ class EventRow:
     article_id: int
     kind: str
     created_at: datetime
+    notify: bool
 
 
 class ArticleRepository:
@@ -79,8 +80,13 @@ class ArticleRepository:
         result = await self._session.execute(select(*columns).where(or_(*conditions)))
         return [dict(row) for row in result.mappings()]
 
-    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert article rows and log an ``added`` event for each; return the new ids."""
+    async def insert_many(
+        self, rows: Sequence[dict[str, Any]], notify: Sequence[bool] | None = None
+    ) -> list[int]:
+        """Insert article rows and log an ``added`` event for each; return the new ids.
+
+        ``notify`` says, per row, whether subscribers should be alerted (default: yes).
+        """
         if not rows:
             return []
         # A plain executemany, then the ids by fingerprint (unique): RETURNING in parameter
@@ -92,7 +98,7 @@ class ArticleRepository:
         )
         id_of = {fp: int(article_id) for article_id, fp in result.all()}
         ids = [id_of[fp] for fp in fingerprints]
-        await self.record_events(ids, ADDED, rows[0]["stored_at"])
+        await self.record_events(ids, ADDED, rows[0]["stored_at"], notify)
         return ids
 
     async def update_one(self, article_id: int, values: dict[str, Any]) -> None:
@@ -110,15 +116,28 @@ class ArticleRepository:
         await self.record_events([article_id], DELETED, at)
         return True
 
-    async def record_events(self, article_ids: Sequence[int], kind: str, at: datetime) -> None:
-        if article_ids:
-            rows = [{"article_id": i, "kind": kind, "created_at": at} for i in article_ids]
-            await self._session.execute(insert(ArticleEvent), rows)
+    async def record_events(
+        self,
+        article_ids: Sequence[int],
+        kind: str,
+        at: datetime,
+        notify: Sequence[bool] | None = None,
+    ) -> None:
+        if not article_ids:
+            return
+        flags = notify if notify is not None else [kind == ADDED] * len(article_ids)
+        rows = [
+            {"article_id": i, "kind": kind, "created_at": at, "notify": flag}
+            for i, flag in zip(article_ids, flags, strict=True)
+        ]
+        await self._session.execute(insert(ArticleEvent), rows)
 
     async def events_after(self, seq: int, limit: int) -> list[EventRow]:
         query = select(ArticleEvent).where(ArticleEvent.seq > seq).order_by(ArticleEvent.seq)
         result = await self._session.execute(query.limit(limit))
-        return [EventRow(e.seq, e.article_id, e.kind, e.created_at) for e in result.scalars()]
+        return [
+            EventRow(e.seq, e.article_id, e.kind, e.created_at, e.notify) for e in result.scalars()
+        ]
 
     async def last_event_seq(self) -> int:
         result = await self._session.execute(select(func.max(ArticleEvent.seq)))

@@ -9,22 +9,16 @@ repeats work.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.articles import ArticleRepository, EventRow
+from storage.articles import ArticleRepository
+from storage.event_log import GapTracker
 from storage.models import Article
 from storage.search_index import IndexBusyError, IndexedArticle, SearchIndex
-
-log = logging.getLogger(__name__)
-
-# A hole in the event sequence is a transaction that has not committed yet (PostgreSQL hands
-# out sequence numbers before commit) or one that rolled back. Wait this long for it.
-GAP_PATIENCE_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +50,7 @@ class IndexFollower:
         self._index = index
         self._sessions = session_factory
         self._batch_size = batch_size
-        self._clock = clock
-        self._gap_seen_at: dict[int, float] = {}
+        self._gaps = GapTracker(clock)
         self._lock = asyncio.Lock()
 
     @property
@@ -80,7 +73,7 @@ class IndexFollower:
                     articles = await repo.get_many(ids)
                 upserts = [to_indexed(articles[i]) for i in ids if i in articles]
                 deletes = [i for i in ids if i not in articles]
-                new_watermark = self._advance(watermark, events)
+                new_watermark = self._gaps.advance(watermark, [e.seq for e in events])
                 try:
                     await asyncio.to_thread(
                         self._index.apply, upserts, deletes, watermark=new_watermark
@@ -116,17 +109,3 @@ class IndexFollower:
             # Events logged during the rebuild are after this mark and get applied next.
             await asyncio.to_thread(self._index.apply, [], watermark=watermark)
             return done
-
-    def _advance(self, watermark: int, events: list[EventRow]) -> int:
-        """The highest seq up to which every event has been seen (or given up on)."""
-        expected = watermark + 1
-        now = self._clock()
-        for event in events:
-            if event.seq != expected:
-                first_seen = self._gap_seen_at.setdefault(expected, now)
-                if now - first_seen < GAP_PATIENCE_SECONDS:
-                    break
-                log.warning("article events %d..%d never appeared", expected, event.seq - 1)
-                self._gap_seen_at.pop(expected, None)
-            expected = event.seq + 1
-        return expected - 1

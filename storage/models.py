@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import UTCDateTime
@@ -52,6 +52,8 @@ class ArticleEvent(Base):
     article_id: Mapped[int] = mapped_column(BigId, index=True)
     kind: Mapped[str] = mapped_column(String(16))  # "added" | "updated" | "deleted"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Whether subscribers hear of it: a new feed's back catalogue is stored silently.
+    notify: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class SearchSession(Base):
@@ -63,3 +65,90 @@ class SearchSession(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
     query: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Chat(Base):
+    """A chat that has subscriptions, with its alert preferences."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))  # private | group | supergroup | channel
+    title: Mapped[str | None] = mapped_column(String(256))
+    # False while the bot is removed from the group or blocked by the user.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    paused_reason: Mapped[str | None] = mapped_column(String(256))
+    digest: Mapped[str] = mapped_column(String(8), default="off")  # off | hourly | daily
+    quiet_start: Mapped[int | None] = mapped_column(Integer)  # minutes after local midnight
+    quiet_end: Mapped[int | None] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Earliest moment the next message may go to this chat (Telegram's per-chat limits).
+    next_send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    topic: Mapped[int] = mapped_column(BigInteger, default=0)  # forum topic id; 0 = none
+    query: Mapped[str] = mapped_column(Text)  # what the user typed
+    # Folded words, space-separated: any of them matches; none means every article.
+    include_terms: Mapped[str] = mapped_column(Text, default="")
+    exclude_terms: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """One alert to deliver: unique per (chat, topic, article), so nothing is queued twice."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    topic: Mapped[int] = mapped_column(BigInteger, default=0)
+    article_id: Mapped[int] = mapped_column(BigId)
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending"
+    )  # pending|sent|failed|dropped
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A claim is a lease: a worker that dies mid-send loses it when it runs out.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("chat_id", "topic", "article_id", name="uq_outbox_chat_topic_article"),
+        Index("ix_outbox_status_due", "status", "due_at"),
+    )
+
+
+class Cursor(Base):
+    """A named position in the article event log (the alert matcher's watermark)."""
+
+    __tablename__ = "cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Feed(Base):
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    title: Mapped[str | None] = mapped_column(String(512))
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    interval_seconds: Mapped[int] = mapped_column(Integer, default=600)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_poll_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

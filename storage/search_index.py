@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import tantivy
+from rapidfuzz.distance import OSA
 
 # Bump when the schema or the analyzer changes: an index of another format is rebuilt.
 INDEX_FORMAT = 1
@@ -198,6 +199,34 @@ class SearchIndex:
                 Candidate(int(doc["id"][0]), str(doc["title"][0]), float(score), int(ts or 0))
             )
         return found
+
+    def document_frequency(self, term: str) -> int:
+        """In how many articles a folded term occurs (title or body)."""
+        searcher = self._index.searcher()
+        return max(int(searcher.doc_freq(f, term)) for f in ("title", "body"))
+
+    def closest_term(self, word: str) -> str | None:
+        """The most frequent indexed term within the word's typo allowance, if any.
+
+        Used to read a subscription keyword as the word its author meant ("obma" ->
+        "obama"). Only terms sharing the first letter are scanned, which keeps this to
+        a fraction of the dictionary.
+        """
+        distance = edit_distance_for(word)
+        if not distance or not word:
+            return None
+        searcher = self._index.searcher()
+        counts: dict[str, int] = {}
+        for field_name in ("title", "body"):
+            for term, count in searcher.terms_with_prefix(field_name, word[0]):
+                if abs(len(term) - len(word)) <= distance:
+                    counts[term] = counts.get(term, 0) + int(count)
+        best: tuple[int, int, str] | None = None
+        for term, count in counts.items():
+            typos = OSA.distance(word, term, score_cutoff=distance)
+            if typos <= distance and (best is None or (typos, -count) < best[:2]):
+                best = (typos, -count, term)
+        return best[2] if best else None
 
     # -- internals -----------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,11 +53,11 @@ ARTICLES = [
 @pytest.fixture
 async def search(
     sessions: async_sessionmaker[AsyncSession], clock: FixedClock, tmp_path: Path
-) -> AsyncIterator[SearchService]:
+) -> SearchService:
     await IngestService(sessions, clock=clock).ingest([(a, "t") for a in ARTICLES])
     index = SearchIndex(tmp_path / "index")
     await IndexFollower(index, sessions).catch_up()
-    yield SearchService(index, ArticleService(sessions))
+    return SearchService(index, ArticleService(sessions))
 
 
 async def titles(search: SearchService, query: str, limit: int = 5) -> list[str]:

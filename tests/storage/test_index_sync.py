@@ -5,7 +5,8 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.articles import ArticleRepository
-from storage.index_sync import GAP_PATIENCE_SECONDS, IndexFollower
+from storage.event_log import GAP_PATIENCE_SECONDS
+from storage.index_sync import IndexFollower
 from storage.models import ArticleEvent
 from storage.search_index import IndexQuery, SearchIndex
 from tests.storage.builders import WHEN, article_row

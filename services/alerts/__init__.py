@@ -1,0 +1,1 @@
+"""New-article alerts: subscriptions, matching, delivery preferences and the sending loop."""

@@ -1,0 +1,127 @@
+"""Turns new articles into queued alerts: the article event log in, outbox rows out."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.alerts.matching import SubscriptionIndex, SubscriptionRule
+from services.alerts.schedule import due_time
+from services.alerts.subscriptions import prefs_of
+from storage.alerts import (
+    ChatRepository,
+    CursorRepository,
+    OutboxRepository,
+    SubscriptionRepository,
+)
+from storage.articles import ADDED, ArticleRepository
+from storage.event_log import GapTracker
+
+log = logging.getLogger(__name__)
+
+CURSOR = "alert-matcher"
+# Subscriptions are re-read when they change, and at least this often (chats pause/resume).
+SUBSCRIPTIONS_MAX_AGE_SECONDS = 5.0
+
+
+class AlertMatcher:
+    """Matches every new article against every subscription exactly once.
+
+    The cursor row is locked for the transaction that also writes the outbox rows, so two
+    processes never match the same events concurrently, and the unique (chat, topic,
+    article) key makes a repeated match harmless.
+    """
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        clock: Callable[[], datetime],
+        monotonic: Callable[[], float] = time.monotonic,
+        batch_size: int = 500,
+    ) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._monotonic = monotonic
+        self._batch_size = batch_size
+        self._gaps = GapTracker(monotonic)
+        self._index: SubscriptionIndex | None = None
+        self._index_key: tuple[Any, ...] = ()
+        self._index_loaded_at = 0.0
+
+    async def run_once(self) -> int:
+        """Match the next batch of new articles; return how many alerts were queued."""
+        async with self._sessions.begin() as session:
+            cursors = CursorRepository(session)
+            articles = ArticleRepository(session)
+            position = await cursors.lock(CURSOR)
+            if position == 0:
+                # A new installation alerts from now on, not about the whole archive.
+                position = await articles.last_event_seq()
+                await cursors.move(CURSOR, position)
+                return 0
+            events = await articles.events_after(position, self._batch_size)
+            if not events:
+                return 0
+            fresh = [e for e in events if e.kind == ADDED and e.notify]
+            queued = await self._queue(session, fresh) if fresh else 0
+            await cursors.move(CURSOR, self._gaps.advance(position, [e.seq for e in events]))
+        return queued
+
+    async def _queue(self, session: AsyncSession, events: list[Any]) -> int:
+        index = await self._subscriptions(session)
+        if index.size == 0:
+            return 0
+        stored = await ArticleRepository(session).get_many([e.article_id for e in events])
+        now = self._clock()
+        chats = ChatRepository(session)
+        prefs_cache: dict[int, Any] = {}
+        rows: list[dict[str, Any]] = []
+        for event in events:
+            article = stored.get(event.article_id)
+            if article is None:
+                continue
+            text = f"{article.summary}\n{article.body}"
+            for recipient in index.recipients(article.title, text, event.created_at):
+                if recipient.chat_id not in prefs_cache:
+                    prefs_cache[recipient.chat_id] = prefs_of(await chats.get(recipient.chat_id))
+                rows.append(
+                    {
+                        "chat_id": recipient.chat_id,
+                        "topic": recipient.topic,
+                        "article_id": article.id,
+                        "status": "pending",
+                        "due_at": due_time(prefs_cache[recipient.chat_id], now),
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                )
+        await OutboxRepository(session).enqueue(rows)
+        if rows:
+            log.info("queued %d alerts for %d new articles", len(rows), len(events))
+        return len(rows)
+
+    async def _subscriptions(self, session: AsyncSession) -> SubscriptionIndex:
+        repo = SubscriptionRepository(session)
+        key = await repo.version()
+        age = self._monotonic() - self._index_loaded_at
+        if self._index is None or key != self._index_key or age > SUBSCRIPTIONS_MAX_AGE_SECONDS:
+            rules = [
+                SubscriptionRule(
+                    s.id,
+                    s.chat_id,
+                    s.topic,
+                    tuple(s.include_terms.split()),
+                    tuple(s.exclude_terms.split()),
+                    s.created_at,
+                )
+                for s in await repo.all_active()
+            ]
+            self._index = SubscriptionIndex(rules)
+            self._index_key, self._index_loaded_at = key, self._monotonic()
+        return self._index

@@ -1,0 +1,194 @@
+"""Subscriptions and per-chat alert preferences, and what happens when a chat changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.alerts.keywords import parse_keywords
+from services.alerts.schedule import DIGEST_MODES, DeliveryPrefs
+from storage.alerts import ChatRepository, OutboxRepository, SubscriptionRepository
+from storage.models import Chat, Subscription
+
+MAX_SUBSCRIPTIONS_PER_CHAT = 50
+
+
+class Vocabulary(Protocol):
+    """What the archive knows of words: used to read a typo'd keyword as what was meant."""
+
+    def document_frequency(self, term: str) -> int: ...
+
+    def closest_term(self, word: str) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    id: int
+    kind: str
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionView:
+    id: int
+    topic: int
+    query: str
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeResult:
+    subscription: SubscriptionView | None
+    corrections: tuple[tuple[str, str], ...] = ()  # (typed, understood)
+    refusal: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    prefs: DeliveryPrefs
+    active: bool
+
+
+def _view(row: Subscription) -> SubscriptionView:
+    return SubscriptionView(
+        row.id,
+        row.topic,
+        row.query,
+        tuple(row.include_terms.split()),
+        tuple(row.exclude_terms.split()),
+    )
+
+
+def prefs_of(chat: Chat | None) -> DeliveryPrefs:
+    if chat is None:
+        return DeliveryPrefs()
+    return DeliveryPrefs(chat.digest, chat.quiet_start, chat.quiet_end, chat.timezone)
+
+
+class SubscriptionService:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        vocabulary: Vocabulary,
+        *,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._sessions = session_factory
+        self._vocabulary = vocabulary
+        self._clock = clock
+
+    async def subscribe(
+        self, chat: ChatRef, topic: int, text: str, user_id: int | None
+    ) -> SubscribeResult:
+        """Add a subscription: every article, or those with any of the words (minus -words)."""
+        keywords = parse_keywords(text)
+        if text.strip() and not (keywords.include or keywords.exclude):
+            return SubscribeResult(
+                None, refusal="Those keywords have no letters or digits in them."
+            )
+        include, corrections = self._understand(keywords.include)
+        exclude, _ = self._understand(keywords.exclude)
+        async with self._sessions.begin() as session:
+            await ChatRepository(session).ensure(chat.id, chat.kind, chat.title, self._clock())
+            repo = SubscriptionRepository(session)
+            existing = await repo.for_chat(chat.id)
+            if len(existing) >= MAX_SUBSCRIPTIONS_PER_CHAT:
+                return SubscribeResult(
+                    None,
+                    refusal=f"This chat already has {MAX_SUBSCRIPTIONS_PER_CHAT} subscriptions.",
+                )
+            for row in existing:
+                if (row.topic, row.include_terms, row.exclude_terms) == (
+                    topic,
+                    " ".join(include),
+                    " ".join(exclude),
+                ):
+                    return SubscribeResult(_view(row), corrections)
+            row = await repo.add(
+                Subscription(
+                    chat_id=chat.id,
+                    topic=topic,
+                    query=" ".join(text.split())[:500],
+                    include_terms=" ".join(include),
+                    exclude_terms=" ".join(exclude),
+                    created_by=user_id,
+                    created_at=self._clock(),
+                )
+            )
+            return SubscribeResult(_view(row), corrections)
+
+    def _understand(self, words: tuple[str, ...]) -> tuple[list[str], tuple[tuple[str, str], ...]]:
+        understood: list[str] = []
+        corrections: list[tuple[str, str]] = []
+        for word in words:
+            meant = word
+            if self._vocabulary.document_frequency(word) == 0:
+                meant = self._vocabulary.closest_term(word) or word
+                if meant != word:
+                    corrections.append((word, meant))
+            if meant not in understood:
+                understood.append(meant)
+        return understood, tuple(corrections)
+
+    async def list(self, chat_id: int) -> list[SubscriptionView]:
+        async with self._sessions() as session:
+            return [_view(row) for row in await SubscriptionRepository(session).for_chat(chat_id)]
+
+    async def unsubscribe(self, chat_id: int, subscription_id: int | None) -> int:
+        """Remove one of the chat's subscriptions, or all of them (None)."""
+        async with self._sessions.begin() as session:
+            return await SubscriptionRepository(session).remove(chat_id, subscription_id)
+
+    async def settings(self, chat_id: int) -> ChatSettings:
+        async with self._sessions() as session:
+            chat = await ChatRepository(session).get(chat_id)
+        return ChatSettings(prefs_of(chat), chat.active if chat else True)
+
+    async def set_digest(self, chat: ChatRef, mode: str) -> ChatSettings:
+        """Collect a chat's alerts into one message per hour or day ("off": one per article)."""
+        if mode not in DIGEST_MODES:
+            raise ValueError(f"unknown digest mode {mode!r}")
+        return await self._change(chat, lambda row: setattr(row, "digest", mode))
+
+    async def set_quiet_hours(self, chat: ChatRef, window: tuple[int, int] | None) -> ChatSettings:
+        """Hold alerts between two local times (minutes after midnight); None lifts it."""
+        start, end = window if window is not None else (None, None)
+
+        def apply(row: Chat) -> None:
+            row.quiet_start, row.quiet_end = start, end
+
+        return await self._change(chat, apply)
+
+    async def set_timezone(self, chat: ChatRef, zone: str) -> ChatSettings:
+        return await self._change(chat, lambda row: setattr(row, "timezone", zone))
+
+    async def _change(self, chat: ChatRef, apply: Callable[[Chat], None]) -> ChatSettings:
+        async with self._sessions.begin() as session:
+            row = await ChatRepository(session).ensure(
+                chat.id, chat.kind, chat.title, self._clock()
+            )
+            apply(row)
+            return ChatSettings(prefs_of(row), row.active)
+
+    async def chat_left(self, chat_id: int, reason: str) -> None:
+        """The bot was removed or blocked: pause the chat and drop what was queued for it."""
+        async with self._sessions.begin() as session:
+            if await ChatRepository(session).set_active(chat_id, False, reason):
+                await OutboxRepository(session).drop_pending(chat_id, reason)
+
+    async def chat_joined(self, chat: ChatRef) -> None:
+        """The bot is back in the chat: its subscriptions resume."""
+        async with self._sessions.begin() as session:
+            repo = ChatRepository(session)
+            if await repo.get(chat.id) is not None:
+                await repo.set_active(chat.id, True, None)
+
+    async def chat_migrated(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: everything moves to the new id."""
+        async with self._sessions.begin() as session:
+            await ChatRepository(session).migrate(old_id, new_id, self._clock())

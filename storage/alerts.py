@@ -1,0 +1,313 @@
+"""Repositories for chats, subscriptions, the alert outbox and event cursors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Chat, Cursor, OutboxMessage, Subscription
+
+PENDING, SENT, FAILED, DROPPED = "pending", "sent", "failed", "dropped"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An outbox row a worker has leased for sending."""
+
+    id: int
+    chat_id: int
+    topic: int
+    article_id: int
+    attempts: int
+    created_at: datetime
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _insert_ignoring_duplicates(session: AsyncSession, table: Any) -> Any:
+    if _dialect(session) == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+class ChatRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, chat_id: int) -> Chat | None:
+        return await self._session.get(Chat, chat_id)
+
+    async def ensure(self, chat_id: int, kind: str, title: str | None, at: datetime) -> Chat:
+        """The chat's row, created on first use."""
+        insert = _insert_ignoring_duplicates(self._session, Chat).values(
+            id=chat_id,
+            kind=kind,
+            title=title,
+            active=True,
+            digest="off",
+            timezone="UTC",
+            created_at=at,
+        )
+        await self._session.execute(insert)
+        chat = await self._session.get(Chat, chat_id, populate_existing=True)
+        assert chat is not None
+        return chat
+
+    async def set_active(self, chat_id: int, active: bool, reason: str | None) -> bool:
+        result = await self._session.execute(
+            update(Chat).where(Chat.id == chat_id).values(active=active, paused_reason=reason)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def set_next_send(self, chat_id: int, moment: datetime) -> None:
+        await self._session.execute(
+            update(Chat).where(Chat.id == chat_id).values(next_send_at=moment)
+        )
+
+    async def migrate(self, old_id: int, new_id: int, at: datetime) -> None:
+        """Move a group's settings, subscriptions and pending alerts to its supergroup id."""
+        old = await self.get(old_id)
+        if old is None:
+            return
+        if await self.get(new_id) is None:
+            self._session.add(
+                Chat(
+                    id=new_id,
+                    kind="supergroup",
+                    title=old.title,
+                    active=True,
+                    paused_reason=None,
+                    digest=old.digest,
+                    quiet_start=old.quiet_start,
+                    quiet_end=old.quiet_end,
+                    timezone=old.timezone,
+                    next_send_at=None,
+                    created_at=at,
+                )
+            )
+            await self._session.flush()
+        await self._session.execute(
+            update(Subscription).where(Subscription.chat_id == old_id).values(chat_id=new_id)
+        )
+        # An alert already queued for the new id wins; the old id's copy is dropped.
+        taken = select(OutboxMessage.article_id).where(OutboxMessage.chat_id == new_id)
+        await self._session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.chat_id == old_id, OutboxMessage.article_id.in_(taken)
+            )
+        )
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_id == old_id, OutboxMessage.status == PENDING)
+            .values(chat_id=new_id)
+        )
+        await self._session.execute(
+            update(Chat)
+            .where(Chat.id == old_id)
+            .values(active=False, paused_reason=f"migrated to {new_id}")
+        )
+
+
+class SubscriptionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, subscription: Subscription) -> Subscription:
+        self._session.add(subscription)
+        await self._session.flush()
+        return subscription
+
+    async def for_chat(self, chat_id: int) -> list[Subscription]:
+        result = await self._session.execute(
+            select(Subscription).where(Subscription.chat_id == chat_id).order_by(Subscription.id)
+        )
+        return list(result.scalars())
+
+    async def count_for_chat(self, chat_id: int) -> int:
+        result = await self._session.execute(
+            select(func.count()).select_from(Subscription).where(Subscription.chat_id == chat_id)
+        )
+        return int(result.scalar_one())
+
+    async def remove(self, chat_id: int, subscription_id: int | None) -> int:
+        """Remove one subscription of the chat (or all, given None); return how many went."""
+        condition = Subscription.chat_id == chat_id
+        if subscription_id is not None:
+            condition = and_(condition, Subscription.id == subscription_id)
+        result = await self._session.execute(delete(Subscription).where(condition))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def move_topic(self, chat_id: int, old_topic: int, new_topic: int) -> None:
+        await self._session.execute(
+            update(Subscription)
+            .where(Subscription.chat_id == chat_id, Subscription.topic == old_topic)
+            .values(topic=new_topic)
+        )
+
+    async def all_active(self) -> list[Subscription]:
+        """Subscriptions of chats that can currently receive messages."""
+        result = await self._session.execute(
+            select(Subscription).join(Chat, Chat.id == Subscription.chat_id).where(Chat.active)
+        )
+        return list(result.scalars())
+
+    async def version(self) -> tuple[int, int]:
+        """Changes whenever subscriptions are added or removed (count and newest id)."""
+        result = await self._session.execute(select(func.count(), func.max(Subscription.id)))
+        count, newest = result.one()
+        return int(count), int(newest or 0)
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def enqueue(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Queue alerts; a (chat, topic, article) already queued is left alone."""
+        if rows:
+            await self._session.execute(
+                _insert_ignoring_duplicates(self._session, OutboxMessage), list(rows)
+            )
+
+    async def claim(
+        self, worker: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Claimed]:
+        """Lease up to ``limit`` due alerts, at most one per chat, from chats ready to receive."""
+        ready = (
+            select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.topic)
+            .join(Chat, Chat.id == OutboxMessage.chat_id)
+            .where(
+                OutboxMessage.status == PENDING,
+                OutboxMessage.due_at <= now,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                Chat.active,
+                or_(Chat.next_send_at.is_(None), Chat.next_send_at <= now),
+            )
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(limit * 20)
+        )
+        seen: set[int] = set()
+        ids: list[int] = []
+        for row_id, chat_id, _topic in (await self._session.execute(ready)).all():
+            if chat_id not in seen:
+                seen.add(chat_id)
+                ids.append(row_id)
+                if len(ids) == limit:
+                    break
+        if not ids:
+            return []
+        lockable = select(OutboxMessage.id).where(
+            OutboxMessage.id.in_(ids),
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        if _dialect(self._session) == "postgresql":
+            # Another worker may be claiming the same rows right now: skip what it holds.
+            lockable = lockable.with_for_update(skip_locked=True)
+        locked = [int(i) for i in (await self._session.execute(lockable)).scalars()]
+        if not locked:
+            return []
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(locked))
+            .values(claimed_by=worker, claimed_until=lease_until)
+        )
+        rows = await self._session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.id.in_(locked))
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        )
+        return [
+            Claimed(r.id, r.chat_id, r.topic, r.article_id, r.attempts, r.created_at)
+            for r in rows.scalars()
+        ]
+
+    async def pending_for(
+        self, chat_id: int, topic: int, now: datetime, limit: int
+    ) -> list[Claimed]:
+        """Due, unclaimed alerts of one chat and topic (the rest of a digest)."""
+        result = await self._session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.topic == topic,
+                OutboxMessage.status == PENDING,
+                OutboxMessage.due_at <= now,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        return [
+            Claimed(r.id, r.chat_id, r.topic, r.article_id, r.attempts, r.created_at)
+            for r in result.scalars()
+        ]
+
+    async def finish(
+        self, ids: Sequence[int], status: str, at: datetime, error: str | None = None
+    ) -> None:
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(ids)))
+            .values(
+                status=status,
+                sent_at=at if status == SENT else None,
+                last_error=error,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+
+    async def defer(
+        self, ids: Sequence[int], due_at: datetime, error: str | None, *, count_attempt: bool
+    ) -> None:
+        """Put alerts back in the queue for later (and count a failed attempt, if it was one)."""
+        values: dict[str, Any] = {"due_at": due_at, "claimed_by": None, "claimed_until": None}
+        if error is not None:
+            values["last_error"] = error
+        if count_attempt:
+            values["attempts"] = OutboxMessage.attempts + 1
+        await self._session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(list(ids))).values(**values)
+        )
+
+    async def drop_pending(self, chat_id: int, reason: str) -> int:
+        result = await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == PENDING)
+            .values(status=DROPPED, last_error=reason, claimed_by=None, claimed_until=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def counts(self) -> dict[str, int]:
+        result = await self._session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        )
+        return {status: int(n) for status, n in result.all()}
+
+
+class CursorRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def lock(self, name: str) -> int:
+        """The cursor's position, locked until the transaction ends (created at 0 if new)."""
+        await self._session.execute(
+            _insert_ignoring_duplicates(self._session, Cursor).values(name=name, position=0)
+        )
+        query = select(Cursor.position).where(Cursor.name == name)
+        if _dialect(self._session) == "postgresql":
+            query = query.with_for_update()
+        return int((await self._session.execute(query)).scalar_one())
+
+    async def move(self, name: str, position: int) -> None:
+        await self._session.execute(
+            update(Cursor).where(Cursor.name == name).values(position=position)
+        )
