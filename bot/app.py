@@ -11,9 +11,11 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
 from telegram.request import BaseRequest
 
 import handlers
+from bot.alerts import AlertLoop
 from bot.runtime import Runtime, utc_now
 from bot.settings import Settings
 from handlers.context import BotData, NewsContext
+from handlers.sender import TelegramAlertSender
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
 
     opened: list[Runtime] = []  # the runtime lives from post_init to post_shutdown
+    alert_loops: list[AlertLoop] = []
 
     async def post_init(application: NewsApplication) -> None:
         runtime = await Runtime.open(settings, clock=clock)
@@ -64,11 +67,21 @@ def build_application(
 
         jobs.run_repeating(follow_index, INDEX_FOLLOW_SECONDS, first=INDEX_FOLLOW_SECONDS)
         jobs.run_repeating(prune_sessions, PRUNE_SESSIONS_SECONDS, first=60)
+        if settings.alerts_in_bot:
+            loop = AlertLoop(runtime, TelegramAlertSender(application.bot), settings, clock=clock)
+            loop.start()
+            alert_loops.append(loop)
+
+    async def post_stop(_: NewsApplication) -> None:
+        # Before the bot's HTTP client closes: the alert in flight still gets sent.
+        while alert_loops:
+            await alert_loops.pop().stop()
 
     async def post_shutdown(application: NewsApplication) -> None:
         while opened:
             await opened.pop().close()
 
-    application: NewsApplication = builder.post_init(post_init).post_shutdown(post_shutdown).build()
+    builder = builder.post_init(post_init).post_stop(post_stop).post_shutdown(post_shutdown)
+    application: NewsApplication = builder.build()
     handlers.register(application)
     return application

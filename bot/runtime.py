@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
+from services.alerts.subscriptions import SubscriptionService
 from services.articles import ArticleService
 from services.container import Services
 from services.ingest import IngestService
@@ -55,12 +56,14 @@ class Runtime:
         except BaseException:
             await engine.dispose()
             raise
+        index = follower.index
         articles = ArticleService(sessions)
         services = Services(
             articles=articles,
             search=SearchService(index, articles),
             paging=PagingService(sessions, clock=clock),
             ingest=IngestService(sessions, clock=clock),
+            subscriptions=SubscriptionService(sessions, index, clock=clock),
             index_follower=follower,
         )
         return cls(engine, sessions, follower, services)

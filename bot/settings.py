@@ -47,6 +47,11 @@ class Settings:
     search_index_dir: Path | None = None
     admin_user_ids: frozenset[int] = field(default_factory=frozenset)
     log_level: str = "INFO"
+    # Alerts: whether `newsbot run` also matches and sends them (off when a separate
+    # `newsbot worker` does), and the overall send rate (Telegram allows about 30/s).
+    alerts_in_bot: bool = True
+    alert_rate_per_second: float = 29.0
+    feed_allowed_hosts: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +66,11 @@ class Settings:
             search_index_dir=Path(index_dir) if index_dir else None,
             admin_user_ids=_parse_ids(env.get("ADMIN_USER_IDS", ""), "ADMIN_USER_IDS"),
             log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+            alerts_in_bot=_parse_bool(env.get("ALERTS_IN_BOT", "true"), "ALERTS_IN_BOT"),
+            alert_rate_per_second=_parse_rate(env.get("ALERT_RATE_PER_SECOND", "29")),
+            feed_allowed_hosts=frozenset(
+                h.strip().lower() for h in env.get("FEED_ALLOWED_HOSTS", "").split(",") if h.strip()
+            ),
         )
 
     def require_token(self) -> Secret:
@@ -94,3 +104,24 @@ def _parse_ids(raw: str, name: str) -> frozenset[int]:
                 f"{name} must be comma-separated Telegram user ids, not {part!r}"
             ) from None
     return frozenset(ids)
+
+
+def _parse_bool(raw: str, name: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _parse_rate(raw: str) -> float:
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = 0.0
+    if not 0 < rate <= 30:
+        raise SettingsError(
+            f"ALERT_RATE_PER_SECOND must be a number above 0 and at most 30, not {raw!r}"
+        )
+    return rate

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.alerts.subscriptions import SubscriptionService
 from services.articles import ArticleService
 from services.ingest import IngestService
 from services.paging import PagingService
@@ -17,5 +18,6 @@ class Services:
     search: SearchService
     paging: PagingService
     ingest: IngestService
+    subscriptions: SubscriptionService
     # Applies stored changes to this process's search index (a job runs it twice a second).
     index_follower: IndexFollower

@@ -65,9 +65,10 @@ async def running_bot(tmp_path: Path, api: FakeBotApi | None = None) -> AsyncIte
         clock=clock,
     )
     async with app:
-        assert app.post_init is not None and app.post_shutdown is not None
+        assert app.post_init and app.post_stop and app.post_shutdown
         await app.post_init(app)
         try:
             yield BotHarness(app, api, clock)
         finally:
+            await app.post_stop(app)
             await app.post_shutdown(app)

@@ -1,0 +1,117 @@
+"""The alert machinery of a process: leader election, matching, delivery (and feed polling).
+
+Every process may run it; only the one holding the leader lock works, so the flood limits
+of the bot hold however many processes run. A standby takes over within seconds when the
+leader dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+
+from bot.runtime import Runtime
+from bot.settings import Settings
+from services.alerts.delivery import AlertSender, DeliveryWorker
+from services.alerts.matcher import AlertMatcher
+from services.alerts.ratelimit import TokenBucket
+from storage.leader import LeaderLock
+from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+MATCH_EVERY_SECONDS = 0.5
+LEADER_RETRY_SECONDS = 3.0
+
+
+class AlertLoop:
+    def __init__(
+        self,
+        runtime: Runtime,
+        sender: AlertSender,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime],
+        extra_jobs: tuple[Callable[[asyncio.Event], Coroutine[Any, Any, None]], ...] = (),
+    ) -> None:
+        self._runtime = runtime
+        self._leader = LeaderLock(runtime.engine)
+        self._clock = clock
+        self._matcher = AlertMatcher(runtime.sessions, clock=clock)
+        self._worker = DeliveryWorker(
+            runtime.sessions,
+            sender,
+            clock=clock,
+            worker_id=f"{socket.gethostname()}:{os.getpid()}",
+            rate=TokenBucket(settings.alert_rate_per_second),
+        )
+        self._extra_jobs = extra_jobs
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="alerts")
+
+    async def stop(self) -> None:
+        """Stop after the message in flight (if any) is sent and recorded."""
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+        await self._leader.release()
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            if await self._leader.try_acquire():
+                log.info("this process now matches and delivers alerts")
+                await self._lead()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), LEADER_RETRY_SECONDS)
+
+    async def _lead(self) -> None:
+        await self._release_stale_claims()
+        lost = asyncio.Event()
+        jobs = [
+            asyncio.create_task(self._match_forever(lost)),
+            asyncio.create_task(self._worker.run(lost)),
+            *(asyncio.create_task(job(lost)) for job in self._extra_jobs),
+        ]
+        watcher = asyncio.create_task(self._watch_leadership(lost))
+        await lost.wait()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        watcher.cancel()
+
+    async def _watch_leadership(self, lost: asyncio.Event) -> None:
+        while not lost.is_set():
+            if self._stop.is_set() or not await self._leader.try_acquire():
+                lost.set()
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), LEADER_RETRY_SECONDS)
+
+    async def _match_forever(self, lost: asyncio.Event) -> None:
+        while not lost.is_set():
+            try:
+                queued = await self._matcher.run_once()
+            except Exception:
+                log.exception("matching new articles failed; retrying")
+                queued = 0
+            if queued == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), MATCH_EVERY_SECONDS)
+
+    async def _release_stale_claims(self) -> None:
+        """Claims left by a leader that died: nobody else sends, so they are all stale."""
+        async with self._runtime.sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.claimed_by.is_not(None), OutboxMessage.status == "pending")
+                .values(claimed_by=None, claimed_until=None)
+            )

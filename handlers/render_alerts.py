@@ -1,0 +1,121 @@
+"""Pure rendering of alerts, digests, subscriptions and chat settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from handlers.render import MAX_MESSAGE_CHARS, deep_link, render_article_block
+from services.alerts.schedule import DeliveryPrefs, format_minutes
+from services.alerts.subscriptions import SubscribeResult, SubscriptionView
+from services.articles import ArticleView
+
+UNSUBSCRIBE_PREFIX = "unsub"
+_DIGEST_TITLES = {"hourly": "Your hourly digest", "daily": "Your daily digest"}
+
+
+def render_alert(article: ArticleView, bot_username: str) -> str:
+    """One new article: title, source and date, summary, link; under 4096 characters."""
+    text = "🔔 New article\n\n" + render_article_block(article, bot_username, summary_limit=1500)
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = "🔔 New article\n\n" + render_article_block(article, bot_username, summary_limit=300)
+    return text
+
+
+def render_digest(articles: Sequence[ArticleView], digest: str, bot_username: str) -> str:
+    """Several articles in one message; what does not fit is counted, not cut mid-tag."""
+    heading = f"🗞 {_DIGEST_TITLES.get(digest, 'New articles')} ({len(articles)})"
+    parts: list[str] = []
+    used = len(heading) + 60
+    for number, article in enumerate(articles, start=1):
+        link = article.url or deep_link(bot_username, article)
+        summary = (
+            article.summary
+            if len(article.summary) <= 200
+            else article.summary[:199].rsplit(" ", 1)[0] + "…"
+        )
+        title = f"<b>{escape(article.title[:300])}</b>"
+        block = f'{number}. <a href="{escape(link, quote=True)}">{title}</a>\n{escape(summary)}'
+
+        if used + len(block) + 2 > MAX_MESSAGE_CHARS:
+            parts.append(f"…and {len(articles) - number + 1} more. See /latest.")
+            break
+        parts.append(block)
+        used += len(block) + 2
+    return heading + "\n\n" + "\n\n".join(parts)
+
+
+def describe_subscription(subscription: SubscriptionView) -> str:
+    if subscription.include:
+        what = "articles mentioning " + " or ".join(
+            f"<b>{escape(w)}</b>" for w in subscription.include
+        )
+    else:
+        what = "every new article"
+    if subscription.exclude:
+        what += ", except those mentioning " + " or ".join(
+            f"<b>{escape(w)}</b>" for w in subscription.exclude
+        )
+    return what
+
+
+def render_subscribed(result: SubscribeResult) -> str:
+    subscription = result.subscription
+    if subscription is None:
+        return escape(result.refusal or "That did not work.")
+    text = f"✅ Subscribed (#{subscription.id}): {describe_subscription(subscription)}."
+    if result.corrections:
+        readings = ", ".join(
+            f"“{escape(typed)}” as “{escape(meant)}”" for typed, meant in result.corrections
+        )
+        text += f"\nI read {readings}."
+    return text + "\nSee /subscriptions to list or remove them."
+
+
+def render_subscriptions(
+    subscriptions: Sequence[SubscriptionView], prefs: DeliveryPrefs
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not subscriptions:
+        return (
+            "This chat has no subscriptions. Send /subscribe for every new article, "
+            "or /subscribe <i>words</i> for articles mentioning any of them.",
+            None,
+        )
+    lines = ["🔔 Subscriptions of this chat:"]
+    lines += [f"#{s.id}: {describe_subscription(s)}" for s in subscriptions[:50]]
+    lines.append("")
+    lines.append(render_settings(prefs))
+    buttons = [
+        [InlineKeyboardButton(f"Unsubscribe #{s.id}", callback_data=f"{UNSUBSCRIBE_PREFIX}:{s.id}")]
+        for s in subscriptions[:50]
+    ]
+    text = "\n".join(lines)
+    return text[:MAX_MESSAGE_CHARS], InlineKeyboardMarkup(buttons)
+
+
+def render_settings(prefs: DeliveryPrefs) -> str:
+    digest = {
+        "off": "one message per article",
+        "hourly": "an hourly digest",
+        "daily": "a daily digest",
+    }
+    quiet = (
+        f"quiet {format_minutes(prefs.quiet_start)}–{format_minutes(prefs.quiet_end)}"
+        if prefs.quiet_start is not None and prefs.quiet_end is not None
+        else "no quiet hours"
+    )
+    mode = digest.get(prefs.digest, prefs.digest)
+    return f"Delivery: {mode}, {quiet}, time zone {escape(prefs.timezone)}."
+
+
+def parse_unsubscribe_callback(data: str) -> int | None:
+    prefix, _, number = data.partition(":")
+    if (
+        prefix != UNSUBSCRIBE_PREFIX
+        or not (number.isascii() and number.isdigit())
+        or len(number) > 18
+    ):
+        return None
+    return int(number)
