@@ -159,11 +159,22 @@ class SubscriptionRepository:
         )
         return list(result.scalars())
 
-    async def version(self) -> tuple[int, int]:
-        """Changes whenever subscriptions are added or removed (count and newest id)."""
-        result = await self._session.execute(select(func.count(), func.max(Subscription.id)))
-        count, newest = result.one()
-        return int(count), int(newest or 0)
+    async def all(self) -> list[Subscription]:
+        result = await self._session.execute(select(Subscription))
+        return list(result.scalars())
+
+    async def version(self) -> tuple[int, int, int, int]:
+        """Changes whenever subscriptions are added, removed, or moved to another chat/topic."""
+        result = await self._session.execute(
+            select(
+                func.count(),
+                func.max(Subscription.id),
+                func.sum(Subscription.chat_id),
+                func.sum(Subscription.topic),
+            )
+        )
+        count, newest, chats, topics = result.one()
+        return int(count), int(newest or 0), int(chats or 0), int(topics or 0)
 
 
 class OutboxRepository:
@@ -297,15 +308,19 @@ class CursorRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def lock(self, name: str) -> int:
-        """The cursor's position, locked until the transaction ends (created at 0 if new)."""
+    async def lock(self, name: str) -> int | None:
+        """The cursor's position, locked until the transaction ends; None if it is new.
+
+        A new cursor is created at position -1 (and reported as None) in the same step.
+        """
         await self._session.execute(
-            _insert_ignoring_duplicates(self._session, Cursor).values(name=name, position=0)
+            _insert_ignoring_duplicates(self._session, Cursor).values(name=name, position=-1)
         )
         query = select(Cursor.position).where(Cursor.name == name)
         if _dialect(self._session) == "postgresql":
             query = query.with_for_update()
-        return int((await self._session.execute(query)).scalar_one())
+        position = int((await self._session.execute(query)).scalar_one())
+        return None if position < 0 else position
 
     async def move(self, name: str, position: int) -> None:
         await self._session.execute(

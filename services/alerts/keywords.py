@@ -7,21 +7,31 @@ from dataclasses import dataclass
 from storage.text import tokens
 
 MAX_KEYWORDS = 20
-_SUFFIXES = ("ingly", "edly", "ings", "ing", "ies", "ied", "ed", "es", "s")
-_MIN_STEM = 4
+# Suffix, and how many letters must remain for it to be cut ("news" keeps its "s").
+_SUFFIXES = (
+    ("ingly", 3),
+    ("edly", 3),
+    ("ings", 3),
+    ("ing", 3),
+    ("ies", 3),
+    ("ied", 3),
+    ("ed", 3),
+    ("es", 4),
+    ("s", 4),
+)
 
 
 def stem(word: str) -> str:
-    """A light English stem, so "elections", "elected" and "election" meet.
+    """A light English stem, so "elections", "election", "voted" and "voting" meet theirs.
 
-    Deliberately conservative: it only strips common inflections and never cuts a word
-    below four letters ("news" stays "news", not "new").
+    Deliberately conservative: it strips common inflections only, and never leaves fewer
+    than three letters ("news" stays "news", not "new").
     """
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
+    for suffix, keep in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= keep:
             word = word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
             break
-    if word.endswith("e") and len(word) > _MIN_STEM:
+    if word.endswith("e") and len(word) > 3:
         word = word[:-1]
     return word
 

@@ -25,7 +25,7 @@ from storage.event_log import GapTracker
 log = logging.getLogger(__name__)
 
 CURSOR = "alert-matcher"
-# Subscriptions are re-read when they change, and at least this often (chats pause/resume).
+# Subscriptions are re-read when they change, and at least this often.
 SUBSCRIPTIONS_MAX_AGE_SECONDS = 5.0
 
 
@@ -60,10 +60,9 @@ class AlertMatcher:
             cursors = CursorRepository(session)
             articles = ArticleRepository(session)
             position = await cursors.lock(CURSOR)
-            if position == 0:
+            if position is None:
                 # A new installation alerts from now on, not about the whole archive.
-                position = await articles.last_event_seq()
-                await cursors.move(CURSOR, position)
+                await cursors.move(CURSOR, await articles.last_event_seq())
                 return 0
             events = await articles.events_after(position, self._batch_size)
             if not events:
@@ -80,7 +79,7 @@ class AlertMatcher:
         stored = await ArticleRepository(session).get_many([e.article_id for e in events])
         now = self._clock()
         chats = ChatRepository(session)
-        prefs_cache: dict[int, Any] = {}
+        prefs_cache: dict[int, Any] = {}  # chat id -> its prefs, or None while it is paused
         rows: list[dict[str, Any]] = []
         for event in events:
             article = stored.get(event.article_id)
@@ -89,7 +88,10 @@ class AlertMatcher:
             text = f"{article.summary}\n{article.body}"
             for recipient in index.recipients(article.title, text, event.created_at):
                 if recipient.chat_id not in prefs_cache:
-                    prefs_cache[recipient.chat_id] = prefs_of(await chats.get(recipient.chat_id))
+                    chat = await chats.get(recipient.chat_id)
+                    prefs_cache[recipient.chat_id] = prefs_of(chat) if chat and chat.active else None
+                if prefs_cache[recipient.chat_id] is None:
+                    continue
                 rows.append(
                     {
                         "chat_id": recipient.chat_id,
@@ -120,7 +122,7 @@ class AlertMatcher:
                     tuple(s.exclude_terms.split()),
                     s.created_at,
                 )
-                for s in await repo.all_active()
+                for s in await repo.all()
             ]
             self._index = SubscriptionIndex(rules)
             self._index_key, self._index_loaded_at = key, self._monotonic()

@@ -1,0 +1,238 @@
+"""Matcher and delivery worker against a real database (SQLite file and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.alerts.delivery import DeliveryWorker, Outcome, SendResult
+from services.alerts.matcher import AlertMatcher
+from services.alerts.ratelimit import TokenBucket
+from services.alerts.subscriptions import ChatRef, SubscriptionService
+from services.ingest import IngestService
+from services.parsing import RawArticle
+from storage.models import OutboxMessage
+from storage.search_index import SearchIndex
+from tests.conftest import EngineFactory, FixedClock
+from tests.helpers.alerts import ScriptedSender
+
+ALICE = ChatRef(101, "private")
+GROUP = ChatRef(-500, "group", "Readers")
+
+
+class Pipeline:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: FixedClock, tmp: Path
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.subscriptions = SubscriptionService(sessions, SearchIndex(None), clock=clock)
+        self.ingest = IngestService(sessions, clock=clock)
+        self.matcher = AlertMatcher(sessions, clock=clock)
+        self.sender = ScriptedSender()
+        self.worker = self.make_worker(self.sender)
+
+    def make_worker(self, sender: ScriptedSender, name: str = "w1") -> DeliveryWorker:
+        return DeliveryWorker(
+            self.sessions,
+            sender,
+            clock=self.clock,
+            worker_id=name,
+            rate=TokenBucket(1000, burst=1000),
+        )
+
+    async def start(self) -> None:
+        assert await self.matcher.run_once() == 0  # the first run only places the cursor
+
+    async def publish(self, *titles: str, notify: bool = True) -> list[int]:
+        items = [
+            (RawArticle(title=t, body=f"{t}. The full story of {t.lower()}."), "t") for t in titles
+        ]
+        report = await self.ingest.ingest(items, notify=lambda _published: notify)
+        return report.added_ids
+
+    async def statuses(self) -> list[tuple[int, int, str]]:
+        async with self.sessions() as session:
+            rows = await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))
+            return [(r.chat_id, r.article_id, r.status) for r in rows.scalars()]
+
+
+@pytest.fixture
+async def pipeline(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock, tmp_path: Path
+) -> Pipeline:
+    p = Pipeline(sessions, clock, tmp_path)
+    await p.start()
+    return p
+
+
+async def test_each_new_article_reaches_each_matching_chat_once(pipeline: Pipeline) -> None:
+    await pipeline.subscriptions.subscribe(ALICE, 0, "iran", 1)
+    await pipeline.subscriptions.subscribe(ALICE, 0, "nuclear", 1)
+    await pipeline.subscriptions.subscribe(GROUP, 0, "", 2)
+    iran, sport = await pipeline.publish("Iran nuclear talks", "Football final")
+    assert await pipeline.matcher.run_once() == 3
+    assert await pipeline.matcher.run_once() == 0
+    assert await pipeline.worker.deliver_once() == 2  # one per chat per round
+    pipeline.clock.now += timedelta(seconds=5)
+    assert await pipeline.worker.deliver_once() == 1
+    assert sorted((s.chat_id, s.article_ids[0]) for s in pipeline.sender.sent) == sorted(
+        [(ALICE.id, iran), (GROUP.id, iran), (GROUP.id, sport)]
+    )
+    assert {status for *_, status in await pipeline.statuses()} == {"sent"}
+
+
+async def test_silent_articles_and_older_articles_are_not_alerted(pipeline: Pipeline) -> None:
+    await pipeline.publish("Old news about iran")
+    pipeline.clock.now += timedelta(seconds=1)
+    await pipeline.subscriptions.subscribe(ALICE, 0, "iran", 1)
+    pipeline.clock.now += timedelta(seconds=1)
+    await pipeline.publish("Back catalogue iran story", notify=False)
+    assert await pipeline.matcher.run_once() == 0
+    await pipeline.publish("Fresh iran story")
+    assert await pipeline.matcher.run_once() == 1
+
+
+async def test_group_spacing_holds_the_second_alert(pipeline: Pipeline) -> None:
+    await pipeline.subscriptions.subscribe(GROUP, 0, "", 2)
+    await pipeline.publish("One", "Two")
+    await pipeline.matcher.run_once()
+    assert await pipeline.worker.deliver_once() == 1
+    pipeline.clock.now += timedelta(seconds=2)
+    assert await pipeline.worker.deliver_once() == 0
+    pipeline.clock.now += timedelta(seconds=1)
+    assert await pipeline.worker.deliver_once() == 1
+
+
+async def test_retry_after_defers_exactly_and_sends_once(pipeline: Pipeline) -> None:
+    await pipeline.subscriptions.subscribe(ALICE, 0, "", 1)
+    await pipeline.publish("Storm warning")
+    await pipeline.matcher.run_once()
+    pipeline.sender.then(SendResult(Outcome.RETRY_AFTER, retry_after=7))
+    assert await pipeline.worker.deliver_once() == 0
+    pipeline.clock.now += timedelta(seconds=6)
+    assert await pipeline.worker.deliver_once() == 0
+    pipeline.clock.now += timedelta(seconds=1)
+    assert await pipeline.worker.deliver_once() == 1
+    assert len(pipeline.sender.sent) == 1 and len(pipeline.sender.attempts) == 2
+
+
+async def test_forbidden_pauses_the_chat_and_drops_its_queue(pipeline: Pipeline) -> None:
+    await pipeline.subscriptions.subscribe(ALICE, 0, "", 1)
+    await pipeline.publish("First", "Second")
+    await pipeline.matcher.run_once()
+    pipeline.sender.then(
+        SendResult(Outcome.CHAT_GONE, detail="Forbidden: bot was blocked by the user")
+    )
+    await pipeline.worker.deliver_once()
+    assert [s for *_, s in await pipeline.statuses()] == ["dropped", "dropped"]
+    assert not (await pipeline.subscriptions.settings(ALICE.id)).active
+    await pipeline.publish("Third")
+    assert await pipeline.matcher.run_once() == 0  # paused chats are not matched
+    await pipeline.subscriptions.chat_joined(ALICE)
+    await pipeline.publish("Fourth")
+    assert await pipeline.matcher.run_once() == 1
+
+
+async def test_migration_moves_everything_and_delivers_the_pending_alert(
+    pipeline: Pipeline,
+) -> None:
+    await pipeline.subscriptions.subscribe(GROUP, 0, "", 2)
+    (article,) = await pipeline.publish("Migration day")
+    await pipeline.matcher.run_once()
+    pipeline.sender.then(SendResult(Outcome.MIGRATED, new_chat_id=-100777))
+    assert await pipeline.worker.deliver_once() == 1
+    assert [(s.chat_id, s.article_ids) for s in pipeline.sender.sent] == [(-100777, [article])]
+    assert [s.id for s in await pipeline.subscriptions.list(-100777)]
+    assert await pipeline.subscriptions.list(GROUP.id) == []
+
+
+async def test_network_errors_back_off_then_fail_for_good(pipeline: Pipeline) -> None:
+    await pipeline.subscriptions.subscribe(ALICE, 0, "", 1)
+    await pipeline.publish("Flaky")
+    await pipeline.matcher.run_once()
+    pipeline.sender.then(*[SendResult(Outcome.TRANSIENT, detail="timed out")] * 8)
+    for _ in range(8):
+        await pipeline.worker.deliver_once()
+        pipeline.clock.now += timedelta(hours=1)
+    assert [s for *_, s in await pipeline.statuses()] == ["failed"]
+    assert len(pipeline.sender.attempts) == 8
+
+
+async def test_digest_collects_the_hours_matches_into_one_message(pipeline: Pipeline) -> None:
+    await pipeline.subscriptions.subscribe(ALICE, 0, "", 1)
+    await pipeline.subscriptions.set_digest(ALICE, "hourly")
+    ids = await pipeline.publish("Morning one", "Morning two", "Morning three")
+    await pipeline.matcher.run_once()
+    assert await pipeline.worker.deliver_once() == 0
+    pipeline.clock.now = pipeline.clock.now.replace(minute=0) + timedelta(hours=1)
+    assert await pipeline.worker.deliver_once() == 1
+    (digest,) = pipeline.sender.sent
+    assert sorted(digest.article_ids) == sorted(ids) and digest.digest == "hourly"
+
+
+async def test_quiet_hours_hold_alerts_until_they_end(pipeline: Pipeline) -> None:
+    await pipeline.subscriptions.subscribe(ALICE, 0, "", 1)
+    start = pipeline.clock.now.hour * 60
+    await pipeline.subscriptions.set_quiet_hours(ALICE, (start, (start + 120) % 1440))
+    await pipeline.publish("Night news")
+    await pipeline.matcher.run_once()
+    assert await pipeline.worker.deliver_once() == 0
+    pipeline.clock.now += timedelta(hours=2)
+    assert await pipeline.worker.deliver_once() == 1
+
+
+async def test_a_dead_workers_claims_expire_and_are_sent_once(pipeline: Pipeline) -> None:
+    await pipeline.subscriptions.subscribe(ALICE, 0, "", 1)
+    await pipeline.publish("Lease test")
+    await pipeline.matcher.run_once()
+    async with pipeline.sessions.begin() as session:
+        from storage.alerts import OutboxRepository
+
+        claimed = await OutboxRepository(session).claim(
+            "dead", pipeline.clock.now, pipeline.clock.now + timedelta(seconds=30), 10
+        )
+    assert len(claimed) == 1
+    assert await pipeline.worker.deliver_once() == 0  # leased by the dead worker
+    pipeline.clock.now += timedelta(seconds=31)
+    assert await pipeline.worker.deliver_once() == 1
+    assert await pipeline.worker.deliver_once() == 0
+
+
+@pytest.mark.parametrize("engine_factory", ["postgres"], indirect=True)
+async def test_concurrent_workers_on_postgres_never_send_twice(
+    engine_factory: EngineFactory, clock: FixedClock, tmp_path: Path
+) -> None:
+    from storage.db import create_session_factory
+
+    sessions = create_session_factory(engine_factory.new())
+    pipeline = Pipeline(sessions, clock, tmp_path)
+    await pipeline.start()
+    for chat in range(60):
+        await pipeline.subscriptions.subscribe(ChatRef(1000 + chat, "private"), 0, "", chat)
+    await pipeline.publish("Big news", "More news")
+    assert await pipeline.matcher.run_once() == 120
+    senders = [ScriptedSender() for _ in range(4)]
+    workers = [
+        DeliveryWorker(
+            create_session_factory(engine_factory.new()),
+            sender,
+            clock=clock,
+            worker_id=f"w{i}",
+            rate=TokenBucket(1000, burst=1000),
+        )
+        for i, sender in enumerate(senders)
+    ]
+    for _ in range(30):
+        sent = await asyncio.gather(*(w.deliver_once() for w in workers))
+        clock.now += timedelta(seconds=2)
+        if not any(sent):
+            break
+    deliveries = [(s.chat_id, a) for sender in senders for s in sender.sent for a in s.article_ids]
+    assert len(deliveries) == 120
+    assert len(set(deliveries)) == 120
