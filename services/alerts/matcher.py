@@ -89,7 +89,8 @@ class AlertMatcher:
             for recipient in index.recipients(article.title, text, event.created_at):
                 if recipient.chat_id not in prefs_cache:
                     chat = await chats.get(recipient.chat_id)
-                    prefs_cache[recipient.chat_id] = prefs_of(chat) if chat and chat.active else None
+                    active = chat is not None and chat.active
+                    prefs_cache[recipient.chat_id] = prefs_of(chat) if active else None
                 if prefs_cache[recipient.chat_id] is None:
                     continue
                 rows.append(

@@ -38,13 +38,13 @@ class Pipeline:
         self.worker = self.make_worker(self.sender)
 
     def make_worker(self, sender: ScriptedSender, name: str = "w1") -> DeliveryWorker:
-        return DeliveryWorker(
-            self.sessions,
-            sender,
-            clock=self.clock,
-            worker_id=name,
-            rate=TokenBucket(1000, burst=1000),
+        async def sleep(seconds: float) -> None:
+            self.clock.now += timedelta(seconds=seconds)
+
+        bucket = TokenBucket(
+            1000, burst=1000, clock=lambda: self.clock.now.timestamp(), sleep=sleep
         )
+        return DeliveryWorker(self.sessions, sender, clock=self.clock, worker_id=name, rate=bucket)
 
     async def start(self) -> None:
         assert await self.matcher.run_once() == 0  # the first run only places the cursor
