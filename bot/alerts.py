@@ -12,9 +12,8 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import update
 
@@ -30,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MATCH_EVERY_SECONDS = 0.5
 LEADER_RETRY_SECONDS = 3.0
+FEED_CHECK_SECONDS = 15.0  # how often due feeds are looked for (each has its own interval)
 
 
 class AlertLoop:
@@ -40,7 +40,7 @@ class AlertLoop:
         settings: Settings,
         *,
         clock: Callable[[], datetime],
-        extra_jobs: tuple[Callable[[asyncio.Event], Coroutine[Any, Any, None]], ...] = (),
+        poll_feeds: bool = True,
     ) -> None:
         self._runtime = runtime
         self._leader = LeaderLock(runtime.engine)
@@ -53,7 +53,7 @@ class AlertLoop:
             worker_id=f"{socket.gethostname()}:{os.getpid()}",
             rate=TokenBucket(settings.alert_rate_per_second),
         )
-        self._extra_jobs = extra_jobs
+        self._poll_feeds = poll_feeds
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -81,8 +81,9 @@ class AlertLoop:
         jobs = [
             asyncio.create_task(self._match_forever(lost)),
             asyncio.create_task(self._worker.run(lost)),
-            *(asyncio.create_task(job(lost)) for job in self._extra_jobs),
         ]
+        if self._poll_feeds:
+            jobs.append(asyncio.create_task(self._poll_feeds_forever(lost)))
         watcher = asyncio.create_task(self._watch_leadership(lost))
         await lost.wait()
         await asyncio.gather(*jobs, return_exceptions=True)
@@ -106,6 +107,20 @@ class AlertLoop:
             if queued == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), MATCH_EVERY_SECONDS)
+
+    async def _poll_feeds_forever(self, lost: asyncio.Event) -> None:
+        feeds = self._runtime.services.feeds
+        while not lost.is_set():
+            try:
+                for report in await feeds.poll_due():
+                    if report.status == "error":
+                        log.warning("feed %s: %s", report.url, report.error)
+                    elif report.added:
+                        log.info("feed %s: %d new articles", report.url, report.added)
+            except Exception:
+                log.exception("polling feeds failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), FEED_CHECK_SECONDS)
 
     async def _release_stale_claims(self) -> None:
         """Claims left by a leader that died: nobody else sends, so they are all stale."""

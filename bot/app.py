@@ -54,6 +54,7 @@ def build_application(
         runtime = await Runtime.open(settings, clock=clock)
         opened.append(runtime)
         application.bot_data.services = runtime.services
+        application.bot_data.admin_user_ids = settings.admin_user_ids
         await application.bot.set_my_commands(handlers.COMMANDS)
         jobs = application.job_queue
         if jobs is None:

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -63,6 +64,24 @@ def _parser() -> argparse.ArgumentParser:
 
     reindex = commands.add_parser("reindex", help="rebuild the search index from the database")
     reindex.set_defaults(handler=_reindex)
+
+    worker = commands.add_parser("worker", help="match and send alerts and poll feeds, no chat")
+    worker.set_defaults(handler=_worker)
+
+    feeds = commands.add_parser("feeds", help="manage RSS/Atom feeds")
+    feed_commands = feeds.add_subparsers(required=True, metavar="ACTION")
+    add = feed_commands.add_parser("add", help="add a feed")
+    add.add_argument("url")
+    add.add_argument("--interval", type=int, default=10, metavar="MINUTES")
+    add.set_defaults(handler=_feeds, action="add")
+    listing = feed_commands.add_parser("list", help="list feeds")
+    listing.set_defaults(handler=_feeds, action="list")
+    remove = feed_commands.add_parser("remove", help="remove a feed")
+    remove.add_argument("id", type=int)
+    remove.set_defaults(handler=_feeds, action="remove")
+    poll = feed_commands.add_parser("poll", help="poll now and report")
+    poll.add_argument("id", type=int, nargs="?")
+    poll.set_defaults(handler=_feeds, action="poll")
     return parser
 
 
@@ -73,6 +92,63 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
 
     application = build_application(settings)
     application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def _worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.worker import run_worker
+
+    return asyncio.run(run_worker(settings))
+
+
+def _feeds(settings: Settings, args: argparse.Namespace) -> int:
+    return asyncio.run(_feeds_async(settings, args, sys.stdout))
+
+
+async def _feeds_async(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    runtime = await Runtime.open(settings, catch_up=False)
+    feeds = runtime.services.feeds
+    try:
+        if args.action == "add":
+            interval = timedelta(minutes=max(1, args.interval))
+            result = await feeds.add(args.url, interval)
+            if result.feed is None:
+                print(f"refused: {result.refusal}", file=out)
+                return 1
+            verb = "added" if result.created else "already there as"
+            print(f"{verb} feed {result.feed.id}: {result.feed.url}", file=out)
+        elif args.action == "list":
+            for feed in await feeds.list_feeds():
+                state = "active" if feed.active else "stopped"
+                error = f"  last error: {feed.last_error}" if feed.last_error else ""
+                print(
+                    f"{feed.id}\t{state}\t{feed.interval_seconds // 60} min\t{feed.url}{error}",
+                    file=out,
+                )
+        elif args.action == "remove":
+            if not await feeds.remove(args.id):
+                print(f"no feed {args.id}", file=out)
+                return 1
+            print(f"removed feed {args.id}", file=out)
+        else:
+            reports = await feeds.poll(args.id)
+            if not reports:
+                print("no such feed" if args.id else "no feeds", file=out)
+                return 1
+            for report in reports:
+                if report.status == "error":
+                    print(f"{report.feed_id} {report.url}: error: {report.error}", file=out)
+                else:
+                    print(
+                        f"{report.feed_id} {report.url}: {report.status}, stored {report.added}, "
+                        f"updated {report.updated}, skipped {report.skipped}",
+                        file=out,
+                    )
+                for problem in report.problems:
+                    print(f"    {problem}", file=out)
+            await runtime.follower.catch_up()
+    finally:
+        await runtime.close()
     return 0
 
 

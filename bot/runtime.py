@@ -7,12 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from services.alerts.subscriptions import SubscriptionService
 from services.articles import ArticleService
 from services.container import Services
+from services.feeds.service import FeedService
 from services.ingest import IngestService
 from services.paging import PagingService
 from services.search import SearchService
@@ -33,6 +35,7 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     follower: IndexFollower
     services: Services
+    http: httpx.AsyncClient
 
     @classmethod
     async def open(
@@ -58,15 +61,22 @@ class Runtime:
             raise
         index = follower.index
         articles = ArticleService(sessions)
+        ingest = IngestService(sessions, clock=clock)
+        # Feed fetches follow redirects by hand (each hop is checked) and time out per feed.
+        http = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(20.0))
         services = Services(
             articles=articles,
             search=SearchService(index, articles),
             paging=PagingService(sessions, clock=clock),
-            ingest=IngestService(sessions, clock=clock),
+            ingest=ingest,
             subscriptions=SubscriptionService(sessions, index, clock=clock),
+            feeds=FeedService(
+                sessions, ingest, http, clock=clock, allowed_hosts=settings.feed_allowed_hosts
+            ),
             index_follower=follower,
         )
-        return cls(engine, sessions, follower, services)
+        return cls(engine, sessions, follower, services, http)
 
     async def close(self) -> None:
+        await self.http.aclose()
         await self.engine.dispose()

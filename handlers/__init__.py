@@ -17,6 +17,7 @@ from telegram.ext import (
 
 from handlers.articles import cmd_article, cmd_help, cmd_latest, cmd_start
 from handlers.errors import on_error
+from handlers.feeds import cmd_addfeed, cmd_feeds, cmd_removefeed
 from handlers.inline import on_inline_query
 from handlers.search import cmd_search, on_page, on_text, on_unknown_button
 from handlers.subscriptions import (
@@ -58,6 +59,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("digest", cmd_digest))
     application.add_handler(CommandHandler("quiet", cmd_quiet))
     application.add_handler(CommandHandler("timezone", cmd_timezone))
+    application.add_handler(CommandHandler("feeds", cmd_feeds))
+    application.add_handler(CommandHandler("addfeed", cmd_addfeed))
+    application.add_handler(CommandHandler("removefeed", cmd_removefeed))
     application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migration))
     application.add_handler(CallbackQueryHandler(on_page, pattern=r"^pg:"))

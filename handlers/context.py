@@ -14,6 +14,8 @@ class BotData:
 
     def __init__(self) -> None:
         self.services: Services | None = None
+        # Telegram user ids allowed to manage feeds (the ADMIN_USER_IDS setting).
+        self.admin_user_ids: frozenset[int] = frozenset()
 
 
 class NewsContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

@@ -80,7 +80,7 @@ async def cmd_subscriptions(update: Update, context: NewsContext) -> None:
     if message is None or chat is None:
         return
     services = context.services.subscriptions
-    subscriptions = await services.list(chat.id)
+    subscriptions = await services.list_for_chat(chat.id)
     settings = await services.settings(chat.id)
     text, keyboard = render_subscriptions(subscriptions, settings.prefs)
     await message.reply_html(text, reply_markup=keyboard, do_quote=False)
@@ -123,7 +123,7 @@ async def on_unsubscribe_button(update: Update, context: NewsContext) -> None:
     removed = await service.unsubscribe(chat.id, subscription_id)
     await query.answer("Unsubscribed." if removed else "That subscription was already gone.")
     text, keyboard = render_subscriptions(
-        await service.list(chat.id), (await service.settings(chat.id)).prefs
+        await service.list_for_chat(chat.id), (await service.settings(chat.id)).prefs
     )
     await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from services.alerts.subscriptions import SubscriptionService
 from services.articles import ArticleService
+from services.feeds.service import FeedService
 from services.ingest import IngestService
 from services.paging import PagingService
 from services.search import SearchService
@@ -19,5 +20,6 @@ class Services:
     paging: PagingService
     ingest: IngestService
     subscriptions: SubscriptionService
+    feeds: FeedService
     # Applies stored changes to this process's search index (a job runs it twice a second).
     index_follower: IndexFollower

@@ -151,4 +151,6 @@ class Feed(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None until a poll succeeds: the first successful poll stores without alerting.
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_poll_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -135,7 +135,7 @@ class SubscriptionService:
                 understood.append(meant)
         return understood, tuple(corrections)
 
-    async def list(self, chat_id: int) -> list[SubscriptionView]:
+    async def list_for_chat(self, chat_id: int) -> list[SubscriptionView]:
         async with self._sessions() as session:
             return [_view(row) for row in await SubscriptionRepository(session).for_chat(chat_id)]
 

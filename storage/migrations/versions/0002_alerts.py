@@ -85,6 +85,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("added_at", UTCDateTime(), nullable=False),
         sa.Column("last_polled_at", UTCDateTime(), nullable=True),
+        sa.Column("last_success_at", UTCDateTime(), nullable=True),
         sa.Column("next_poll_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_feeds_next_poll_at", "feeds", ["next_poll_at"])

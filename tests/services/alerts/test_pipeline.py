@@ -148,8 +148,8 @@ async def test_migration_moves_everything_and_delivers_the_pending_alert(
     pipeline.sender.then(SendResult(Outcome.MIGRATED, new_chat_id=-100777))
     assert await pipeline.worker.deliver_once() == 1
     assert [(s.chat_id, s.article_ids) for s in pipeline.sender.sent] == [(-100777, [article])]
-    assert [s.id for s in await pipeline.subscriptions.list(-100777)]
-    assert await pipeline.subscriptions.list(GROUP.id) == []
+    assert [s.id for s in await pipeline.subscriptions.list_for_chat(-100777)]
+    assert await pipeline.subscriptions.list_for_chat(GROUP.id) == []
 
 
 async def test_network_errors_back_off_then_fail_for_good(pipeline: Pipeline) -> None:

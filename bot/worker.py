@@ -1,0 +1,61 @@
+"""``newsbot worker``: alerts and feeds without chat handling, for a second process or host."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from telegram import Bot
+
+from bot.alerts import AlertLoop
+from bot.runtime import Runtime, utc_now
+from bot.settings import Settings
+from handlers.sender import TelegramAlertSender
+
+log = logging.getLogger(__name__)
+
+# python-telegram-bot's own defaults, spelled out so a setting can replace either.
+TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+TELEGRAM_BASE_FILE_URL = "https://api.telegram.org/file/bot"
+
+
+def make_bot(settings: Settings) -> Bot:
+    return Bot(
+        settings.require_token().reveal(),
+        base_url=settings.telegram_api_base_url or TELEGRAM_BASE_URL,
+        base_file_url=settings.telegram_api_base_file_url or TELEGRAM_BASE_FILE_URL,
+    )
+
+
+async def run_worker(settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT; the alert in flight is finished before exiting."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runtime = await Runtime.open(settings)
+    try:
+        async with make_bot(settings) as bot:
+            alerts = AlertLoop(runtime, TelegramAlertSender(bot), settings, clock=utc_now)
+            alerts.start()
+            log.info("worker running as @%s; stop with SIGTERM", bot.username)
+            follow = asyncio.create_task(_follow_index(runtime, stop))
+            await stop.wait()
+            log.info("stopping: finishing the alert in flight")
+            await alerts.stop()
+            follow.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follow
+    finally:
+        await runtime.close()
+    return 0
+
+
+async def _follow_index(runtime: Runtime, stop: asyncio.Event) -> None:
+    # The worker answers no searches, but subscription keywords are read against the index.
+    while not stop.is_set():
+        await runtime.follower.catch_up()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
