@@ -97,7 +97,7 @@ async def fetch_feed(
         return _error(progress, str(exc))
     except TimeoutError:
         return _error(progress, f"timed out after {timeout:g} s")
-    except (httpx.HTTPError, OSError) as exc:  # ssl.SSLError is an OSError
+    except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:  # ssl.SSLError is an OSError
         return _error(progress, _describe(exc))
 
 
@@ -180,6 +180,8 @@ def _describe(exc: BaseException) -> str:
         return f"TLS error: {detail}"
     if isinstance(exc, httpx.ConnectError):
         return f"could not connect: {detail}"
+    if isinstance(exc, httpx.InvalidURL):
+        return f"invalid URL: {detail}"
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"the server broke the HTTP protocol: {detail}"
     if isinstance(exc, httpx.ReadError | httpx.WriteError):

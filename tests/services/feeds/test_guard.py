@@ -64,6 +64,8 @@ async def check(url: str, *, allowed: frozenset[str] = frozenset()) -> str:
         # International names become punycode (UTS 46).
         ("https://Bücher.example/rss", "https://xn--bcher-kva.example/rss"),
         ("http://under_score.example/", "http://under_score.example/"),
+        # An "@" in the path is no user name; escapes in path and query are kept.
+        ("https://news.example/@writer/feed?q=a%20b", "https://news.example/@writer/feed?q=a%20b"),
         # Public literal addresses need no lookup.
         (f"http://{PUBLIC_V4}/rss", f"http://{PUBLIC_V4}/rss"),
         (f"http://[{PUBLIC_V6.upper()}]:8080/rss", f"http://[{PUBLIC_V6}]:8080/rss"),
@@ -122,7 +124,7 @@ async def test_public_urls_are_accepted_and_normalised(url: str, expected: str) 
         ("http://[fd12:3456::1]/", "private"),
         ("http://[fe80::1]/", "fe80::1 is a link-local address"),
         ("http://[fe80::1%25eth0]/", "zone identifiers"),
-        ("http://[2001:db8::1]/", "is"),  # documentation range: not public either
+        ("http://[2001:db8::1]/", "2001:db8::1 is"),  # documentation range: not public either
     ],
 )
 async def test_non_public_addresses_are_refused_however_spelled(url: str, reason: str) -> None:
