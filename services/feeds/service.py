@@ -177,7 +177,12 @@ class FeedService:
                 added_at = feed.added_at
                 items = [
                     (
-                        replace(entry.article, external_id=entry_id(feed.id, entry.guid)),
+                        replace(
+                            entry.article,
+                            # A link-only entry still becomes an article: its title is its story.
+                            body=entry.article.body or entry.article.title,
+                            external_id=entry_id(feed.id, entry.guid),
+                        ),
                         f"{feed.url} entry {n}",
                     )
                     for n, entry in enumerate(parsed.entries, start=1)
