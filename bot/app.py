@@ -25,6 +25,7 @@ NewsApplication = Application[
 # How often each process looks for articles stored by others (the index follows the DB).
 INDEX_FOLLOW_SECONDS = 0.5
 PRUNE_SESSIONS_SECONDS = 6 * 3600
+CONCURRENT_UPDATES = 16
 
 
 def build_application(
@@ -37,7 +38,13 @@ def build_application(
     """Assemble the bot; resources open in post_init and close in post_shutdown."""
     token = settings.require_token()
     context_types = ContextTypes(context=NewsContext, bot_data=BotData)
-    builder = ApplicationBuilder().token(token.reveal()).context_types(context_types)
+    builder = (
+        ApplicationBuilder()
+        .token(token.reveal())
+        .context_types(context_types)
+        # Handlers wait on the database and the index, not the CPU: serve users side by side.
+        .concurrent_updates(CONCURRENT_UPDATES)
+    )
     if settings.telegram_api_base_url:
         builder = builder.base_url(settings.telegram_api_base_url)
     if settings.telegram_api_base_file_url:
