@@ -159,4 +159,6 @@ async def test_commands_are_registered_with_telegram(tmp_path: Path) -> None:
         (call,) = api.calls_to("setMyCommands")
     names = [c["command"] for c in call.params["commands"]]
     assert names[:3] == ["search", "latest", "article"]
-    assert {"subscribe", "subscriptions", "unsubscribe", "digest", "quiet", "timezone"} <= set(names)
+    assert {"subscribe", "subscriptions", "unsubscribe", "digest", "quiet", "timezone"} <= set(
+        names
+    )
