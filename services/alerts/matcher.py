@@ -25,7 +25,8 @@ from storage.event_log import GapTracker
 log = logging.getLogger(__name__)
 
 CURSOR = "alert-matcher"
-# Subscriptions are re-read when they change, and at least this often (chats pause/resume).
+NEW_CURSOR = -1  # where the cursor stands before its first run
+# Subscriptions are re-read when their version changes, and at least this often (a safety net).
 SUBSCRIPTIONS_MAX_AGE_SECONDS = 5.0
 
 
@@ -59,9 +60,10 @@ class AlertMatcher:
         async with self._sessions.begin() as session:
             cursors = CursorRepository(session)
             articles = ArticleRepository(session)
-            position = await cursors.lock(CURSOR)
-            if position == 0:
-                # A new installation alerts from now on, not about the whole archive.
+            position = await cursors.lock(CURSOR, initial=NEW_CURSOR)
+            if position == NEW_CURSOR:
+                # A new installation alerts from now on, not about the whole archive. (Not
+                # "position 0": that is also where a cursor over an empty archive stands.)
                 position = await articles.last_event_seq()
                 await cursors.move(CURSOR, position)
                 return 0
