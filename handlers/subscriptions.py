@@ -6,7 +6,7 @@ from html import escape
 
 from telegram import Chat, ChatMember, Message, Update
 from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from handlers.context import NewsContext
 from handlers.render_alerts import (
@@ -131,7 +131,11 @@ async def on_unsubscribe_button(update: Update, context: NewsContext) -> None:
     text, keyboard = render_subscriptions(
         await service.list(chat.id), (await service.settings(chat.id)).prefs
     )
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    except BadRequest as error:  # a double tap: the list already shows this
+        if "not modified" not in error.message.lower():
+            raise
 
 
 async def cmd_digest(update: Update, context: NewsContext) -> None:
