@@ -351,6 +351,23 @@ async def test_retry_after_holds_the_alert_exactly_as_long_as_asked(pipe: Pipeli
     assert len(pipe.alerts(PRIVATE)) == 1
 
 
+async def test_retry_after_pauses_sending_to_every_chat(pipe: Pipeline) -> None:
+    await pipe.command("/subscribe")
+    await pipe.command("/subscribe", GROUP, chat_type="group")
+    pipe.api.fail_next(
+        "sendMessage", error_code=429, description="Too Many Requests: retry after 4", retry_after=4
+    )
+    start = pipe.clock.now.timestamp()
+    await pipe.load("Article one")
+    await pipe.run()  # the flood wait is the worker's own: it sleeps on the test clock
+    pipe.advance(4)
+    await pipe.worker.deliver_once()
+    alerts = pipe.alerts()
+    assert sorted(c.params["chat_id"] for c in alerts) == sorted([PRIVATE, GROUP])
+    assert all(c.at - start >= 4 for c in alerts)
+    assert len(pipe.api.calls_to("sendMessage")) == 2 + 1 + 2  # replies, the 429, alerts
+
+
 @pytest.mark.parametrize(
     ("code", "description"), [(502, "Bad Gateway"), (500, "Internal Server Error")]
 )
@@ -386,6 +403,69 @@ async def test_a_message_telegram_refuses_for_good_is_not_retried(pipe: Pipeline
     await pipe.worker.deliver_once()
     assert [c.error_code for c in pipe.attempts(PRIVATE)] == [400]
     assert await pipe.outbox() == {"failed": 1}
+
+
+async def test_a_deleted_forum_topic_sends_to_general_from_then_on(pipe: Pipeline) -> None:
+    await pipe.command("/subscribe", FORUM, message_thread_id=7, is_topic_message=True)
+    pipe.api.fail_next(
+        "sendMessage", FORUM, error_code=400, description="Bad Request: message thread not found"
+    )
+    await pipe.load("Article one")
+    assert await pipe.run() == 1
+    refused, delivered = pipe.attempts(FORUM)
+    assert refused.params["message_thread_id"] == 7 and refused.error_code == 400
+    assert "message_thread_id" not in delivered.params and delivered.error_code is None
+    (subscription,) = await pipe.bot.services.subscriptions.list(FORUM)
+    assert subscription.topic == 0
+
+
+async def test_an_upgrade_announced_by_telegram_moves_later_alerts(pipe: Pipeline) -> None:
+    await pipe.command("/subscribe", GROUP, chat_type="group")
+    await pipe.bot.send(
+        pipe.api.updates.message_update(
+            "", chat_id=GROUP, chat_type="group", migrate_to_chat_id=NEW_SUPERGROUP
+        )
+    )
+    await pipe.load("Article one")
+    await pipe.run()
+    assert pipe.attempts(GROUP) == []
+    assert alert_titles(pipe.alerts(NEW_SUPERGROUP)) == ["<b>Article one</b>"]
+
+
+async def test_unsubscribing_stops_alerts(pipe: Pipeline) -> None:
+    await pipe.command("/subscribe")
+    await pipe.load("Article one")
+    await pipe.run()
+    await pipe.command("/unsubscribe all")
+    pipe.advance(1)
+    await pipe.load("Article two")
+    pipe.advance(5)
+    await pipe.run()
+    assert alert_titles(pipe.alerts(PRIVATE)) == ["<b>Article one</b>"]
+
+
+async def test_alerts_held_for_a_digest_are_dropped_when_the_bot_is_removed(
+    pipe: Pipeline,
+) -> None:
+    await pipe.command("/subscribe", GROUP, chat_type="group")
+    await pipe.command("/digest hourly", GROUP, chat_type="group")
+    await pipe.load("Article one")
+    await pipe.run()
+    await pipe.bot.send(pipe.api.updates.my_chat_member_update(GROUP, "member", "kicked"))
+    await pipe.bot.send(pipe.api.updates.my_chat_member_update(GROUP, "kicked", "member"))
+    pipe.set_time(datetime(2026, 11, 1, 13, 0, tzinfo=UTC))
+    assert await pipe.run() == 0
+    assert pipe.attempts(GROUP) == []
+    assert await pipe.outbox() == {"dropped": 1}
+
+
+async def test_an_article_without_a_link_points_into_the_bot(pipe: Pipeline) -> None:
+    await pipe.command("/subscribe")
+    article_id = await pipe.load("Article one")
+    await pipe.run()
+    (call,) = pipe.alerts(PRIVATE)
+    link = f'<a href="https://t.me/newsbot_test_bot?start=a_{article_id}">Open in the bot</a>'
+    assert link in call.params["text"]
 
 
 # -- when alerts go out ------------------------------------------------------------------------
