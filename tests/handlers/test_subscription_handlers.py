@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from services.alerts.schedule import DeliveryPrefs
 from services.alerts.subscriptions import SubscriptionView
 from services.parsing import RawArticle
 from tests.handlers.harness import BotHarness, running_bot
-from tests.helpers.tg_objects import chat_json
+from tests.helpers.tg_objects import MemberStatus, chat_json
 
 PRIVATE = 501
 GROUP = -4000001001
@@ -38,14 +39,12 @@ async def prefs_of(bot: BotHarness, chat_id: int) -> DeliveryPrefs:
 
 
 async def command(
-    bot: BotHarness, text: str, chat_id: int = PRIVATE, user_id: int | None = None, **extra: object
+    bot: BotHarness, text: str, chat_id: int = PRIVATE, user_id: int | None = None, **extra: Any
 ) -> str:
     """Send a command; return the text of the one reply it got."""
     before = len(bot.replies())
     sender = user_id if user_id is not None else (chat_id if chat_id > 0 else ADMIN)
-    await bot.send(
-        bot.api.updates.message_update(text, chat_id=chat_id, user_id=sender, **extra)  # type: ignore[arg-type]
-    )
+    await bot.send(bot.api.updates.message_update(text, chat_id=chat_id, user_id=sender, **extra))
     replies = bot.replies()[before:]
     assert len(replies) == 1, [r.params for r in replies]
     assert replies[0].params["chat_id"] == chat_id
@@ -411,13 +410,13 @@ async def active(bot: BotHarness, chat_id: int) -> bool:
 
 @pytest.mark.parametrize("gone", ["kicked", "left"])
 async def test_removing_the_bot_from_a_group_pauses_it_and_adding_it_resumes(
-    bot: BotHarness, gone: str
+    bot: BotHarness, gone: MemberStatus
 ) -> None:
     await command(bot, "/subscribe", GROUP, ADMIN, chat_type="group")
-    await bot.send(bot.api.updates.my_chat_member_update(GROUP, "member", gone))  # type: ignore[arg-type]
+    await bot.send(bot.api.updates.my_chat_member_update(GROUP, "member", gone))
     assert not await active(bot, GROUP)
     assert len(await subscriptions_of(bot, GROUP)) == 1  # paused, not forgotten
-    await bot.send(bot.api.updates.my_chat_member_update(GROUP, gone, "member"))  # type: ignore[arg-type]
+    await bot.send(bot.api.updates.my_chat_member_update(GROUP, gone, "member"))
     assert await active(bot, GROUP)
 
 
