@@ -6,7 +6,7 @@ from html import escape
 
 from telegram import Chat, ChatMember, Message, Update
 from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from handlers.context import NewsContext
 from handlers.render_alerts import (
@@ -30,6 +30,12 @@ def chat_ref(chat: Chat) -> ChatRef:
 def topic_of(message: Message) -> int:
     """The forum topic a command was sent in (0 outside forum topics)."""
     return message.message_thread_id or 0 if message.is_topic_message else 0
+
+
+def _only_argument(context: NewsContext) -> str:
+    """The command's one argument; "" when there is none or more than one (usage, then)."""
+    args = context.args or []
+    return args[0] if len(args) == 1 else ""
 
 
 async def _may_change(update: Update, context: NewsContext) -> bool:
@@ -90,7 +96,7 @@ async def cmd_unsubscribe(update: Update, context: NewsContext) -> None:
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
         return
-    argument = (context.args or [""])[0].lstrip("#").lower()
+    argument = _only_argument(context).lstrip("#").lower()
     if argument != "all" and not (argument.isascii() and argument.isdigit() and len(argument) < 19):
         await message.reply_html(
             "Usage: <code>/unsubscribe ID</code> or <code>/unsubscribe all</code> "
@@ -125,14 +131,18 @@ async def on_unsubscribe_button(update: Update, context: NewsContext) -> None:
     text, keyboard = render_subscriptions(
         await service.list_for_chat(chat.id), (await service.settings(chat.id)).prefs
     )
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    except BadRequest as error:  # a double tap: the list already shows this
+        if "not modified" not in error.message.lower():
+            raise
 
 
 async def cmd_digest(update: Update, context: NewsContext) -> None:
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
         return
-    mode = (context.args or [""])[0].lower()
+    mode = _only_argument(context).lower()
     if mode not in DIGEST_MODES:
         await message.reply_html("Usage: <code>/digest off|hourly|daily</code>")
         return
@@ -163,7 +173,7 @@ async def cmd_timezone(update: Update, context: NewsContext) -> None:
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
         return
-    zone = parse_timezone((context.args or [""])[0])
+    zone = parse_timezone(_only_argument(context))
     if zone is None:
         shown = escape(" ".join(context.args or [])[:64])
         await message.reply_html(
@@ -192,8 +202,16 @@ async def on_my_chat_member(update: Update, context: NewsContext) -> None:
 
 
 async def on_migration(update: Update, context: NewsContext) -> None:
-    """A group became a supergroup: its subscriptions follow it to the new chat id."""
+    """A group became a supergroup: its subscriptions follow it to the new chat id.
+
+    Telegram posts both "migrated to" in the old group and "migrated from" in the new
+    supergroup, in no promised order; moving twice is harmless.
+    """
     message = update.effective_message
-    if message is None or message.migrate_to_chat_id is None:
+    if message is None:
         return
-    await context.services.subscriptions.chat_migrated(message.chat.id, message.migrate_to_chat_id)
+    service = context.services.subscriptions
+    if message.migrate_to_chat_id is not None:
+        await service.chat_migrated(message.chat.id, message.migrate_to_chat_id)
+    elif message.migrate_from_chat_id is not None:
+        await service.chat_migrated(message.migrate_from_chat_id, message.chat.id)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Chat, Cursor, OutboxMessage, Subscription
 
 PENDING, SENT, FAILED, DROPPED = "pending", "sent", "failed", "dropped"
+_CHECKSUM_MODULUS = 1_000_003  # a prime: subscription fingerprints stay small numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,22 +160,30 @@ class SubscriptionRepository:
         )
         return list(result.scalars())
 
-    async def all(self) -> list[Subscription]:
-        result = await self._session.execute(select(Subscription))
-        return list(result.scalars())
-
     async def version(self) -> tuple[int, int, int, int]:
-        """Changes whenever subscriptions are added, removed, or moved to another chat/topic."""
-        result = await self._session.execute(
-            select(
-                func.count(),
-                func.max(Subscription.id),
-                func.sum(Subscription.chat_id),
-                func.sum(Subscription.topic),
-            )
+        """Changes whenever the active subscriptions change: added or removed, moved to
+        another chat or topic (migration, deleted topic), or their chat paused or resumed.
+
+        A count and a checksum over the active ones, besides the overall count and newest id:
+        a stale view of them loses alerts (a resumed or migrated chat) or queues them for
+        a chat that cannot receive them.
+        """
+        everything = await self._session.execute(select(func.count(), func.max(Subscription.id)))
+        count, newest = everything.one()
+        # Small terms keep the sum far from 64-bit overflow even for millions of rows.
+        term = (
+            (Subscription.id % _CHECKSUM_MODULUS) * 3
+            + (Subscription.chat_id % _CHECKSUM_MODULUS) * 5
+            + (Subscription.topic % _CHECKSUM_MODULUS) * 7
         )
-        count, newest, chats, topics = result.one()
-        return int(count), int(newest or 0), int(chats or 0), int(topics or 0)
+        active = await self._session.execute(
+            select(func.count(), func.coalesce(func.sum(term), 0))
+            .select_from(Subscription)
+            .join(Chat, Chat.id == Subscription.chat_id)
+            .where(Chat.active)
+        )
+        active_count, checksum = active.one()
+        return int(count), int(newest or 0), int(active_count), int(checksum)
 
 
 class OutboxRepository:
@@ -308,19 +317,15 @@ class CursorRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def lock(self, name: str) -> int | None:
-        """The cursor's position, locked until the transaction ends; None if it is new.
-
-        A new cursor is created at position -1 (and reported as None) in the same step.
-        """
+    async def lock(self, name: str, *, initial: int = 0) -> int:
+        """The cursor's position, locked until the transaction ends (created at initial if new)."""
         await self._session.execute(
-            _insert_ignoring_duplicates(self._session, Cursor).values(name=name, position=-1)
+            _insert_ignoring_duplicates(self._session, Cursor).values(name=name, position=initial)
         )
         query = select(Cursor.position).where(Cursor.name == name)
         if _dialect(self._session) == "postgresql":
             query = query.with_for_update()
-        position = int((await self._session.execute(query)).scalar_one())
-        return None if position < 0 else position
+        return int((await self._session.execute(query)).scalar_one())
 
     async def move(self, name: str, position: int) -> None:
         await self._session.execute(

@@ -25,7 +25,8 @@ from storage.event_log import GapTracker
 log = logging.getLogger(__name__)
 
 CURSOR = "alert-matcher"
-# Subscriptions are re-read when they change, and at least this often.
+NEW_CURSOR = -1  # where the cursor stands before its first run
+# Subscriptions are re-read when their version changes, and at least this often (a safety net).
 SUBSCRIPTIONS_MAX_AGE_SECONDS = 5.0
 
 
@@ -59,10 +60,12 @@ class AlertMatcher:
         async with self._sessions.begin() as session:
             cursors = CursorRepository(session)
             articles = ArticleRepository(session)
-            position = await cursors.lock(CURSOR)
-            if position is None:
-                # A new installation alerts from now on, not about the whole archive.
-                await cursors.move(CURSOR, await articles.last_event_seq())
+            position = await cursors.lock(CURSOR, initial=NEW_CURSOR)
+            if position == NEW_CURSOR:
+                # A new installation alerts from now on, not about the whole archive. (Not
+                # "position 0": that is also where a cursor over an empty archive stands.)
+                position = await articles.last_event_seq()
+                await cursors.move(CURSOR, position)
                 return 0
             events = await articles.events_after(position, self._batch_size)
             if not events:
@@ -92,7 +95,7 @@ class AlertMatcher:
                     active = chat is not None and chat.active
                     prefs_cache[recipient.chat_id] = prefs_of(chat) if active else None
                 if prefs_cache[recipient.chat_id] is None:
-                    continue
+                    continue  # paused since the subscriptions were last read
                 rows.append(
                     {
                         "chat_id": recipient.chat_id,
@@ -123,7 +126,7 @@ class AlertMatcher:
                     tuple(s.exclude_terms.split()),
                     s.created_at,
                 )
-                for s in await repo.all()
+                for s in await repo.all_active()
             ]
             self._index = SubscriptionIndex(rules)
             self._index_key, self._index_loaded_at = key, self._monotonic()

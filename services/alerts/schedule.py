@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 DIGEST_MODES = ("off", "hourly", "daily")
 DAILY_DIGEST_AT = time(8, 0)  # local time of the daily digest
@@ -31,9 +31,12 @@ def parse_timezone(name: str) -> str | None:
         return None
     try:
         ZoneInfo(candidate)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return candidate
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a directory
+        pass
+    else:
+        return candidate
+    folded = candidate.lower()
+    return next((zone for zone in available_timezones() if zone.lower() == folded), None)
 
 
 def parse_quiet(text: str) -> tuple[int, int] | None:

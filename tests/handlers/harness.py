@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +55,18 @@ def settings_for(tmp_path: Path) -> Settings:
 
 
 @asynccontextmanager
-async def running_bot(tmp_path: Path, api: FakeBotApi | None = None) -> AsyncIterator[BotHarness]:
+async def running_bot(
+    tmp_path: Path,
+    api: FakeBotApi | None = None,
+    *,
+    clock: FixedClock | None = None,
+    alert_loop: bool = True,
+) -> AsyncIterator[BotHarness]:
+    """The bot, started; ``alert_loop=False`` leaves matching and delivery to the test."""
     api = api or FakeBotApi()
-    clock = FixedClock()
+    clock = clock or FixedClock()
     app = build_application(
-        settings_for(tmp_path),
+        replace(settings_for(tmp_path), alerts_in_bot=alert_loop),
         request=FakeRequest(api),
         get_updates_request=FakeRequest(api),
         clock=clock,
