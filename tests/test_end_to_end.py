@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,13 @@ def newsbot(
         text=True,
         timeout=timeout,
     )
+
+
+def _wait_until(condition: Callable[[], bool], within: float) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -77,13 +86,14 @@ def test_search_from_telegram_finds_the_seed_article(
             )
         try:
             api.wait_for_calls_blocking("setMyCommands", within=60)
-            api.wait_for_calls_blocking("getUpdates", within=30)
+            _wait_until(lambda: api.active_polls() > 0, within=30)  # the bot is long-polling
             api.push_update(
                 api.updates.message_update("/search obma iran leter", chat_id=4242, user_id=4242)
             )
             (reply,) = api.wait_for_calls_blocking("sendMessage", within=30)
         finally:
             process.send_signal(signal.SIGTERM)
+            api.release_pollers()  # end the long poll now rather than at its timeout
             process.wait(timeout=30)
     text = reply.params["text"]
     assert reply.params["chat_id"] == 4242
