@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from telegram import Update
+from telegram import Message, Update
 
 from handlers.context import NewsContext
 from services.feeds.service import FeedView
@@ -12,9 +12,15 @@ from services.feeds.service import FeedView
 NOT_ALLOWED = "Only the bot's administrators can manage feeds."
 
 
-def _is_bot_admin(update: Update, context: NewsContext) -> bool:
-    user = update.effective_user
-    return user is not None and user.id in context.bot_data.admin_user_ids
+async def _admin_message(update: Update, context: NewsContext) -> Message | None:
+    """The command's message when a bot administrator sent it; others get a polite no."""
+    message, user = update.effective_message, update.effective_user
+    if message is None:
+        return None
+    if user is None or user.id not in context.bot_data.admin_user_ids:
+        await message.reply_text(NOT_ALLOWED)
+        return None
+    return message
 
 
 def render_feed(feed: FeedView) -> str:
@@ -31,11 +37,8 @@ def render_feed(feed: FeedView) -> str:
 
 
 async def cmd_feeds(update: Update, context: NewsContext) -> None:
-    message = update.effective_message
+    message = await _admin_message(update, context)
     if message is None:
-        return
-    if not _is_bot_admin(update, context):
-        await message.reply_text(NOT_ALLOWED)
         return
     feeds = await context.services.feeds.list_feeds()
     if not feeds:
@@ -46,11 +49,8 @@ async def cmd_feeds(update: Update, context: NewsContext) -> None:
 
 
 async def cmd_addfeed(update: Update, context: NewsContext) -> None:
-    message = update.effective_message
+    message = await _admin_message(update, context)
     if message is None:
-        return
-    if not _is_bot_admin(update, context):
-        await message.reply_text(NOT_ALLOWED)
         return
     if not context.args:
         await message.reply_html("Usage: <code>/addfeed https://example.com/rss.xml</code>")
@@ -69,11 +69,8 @@ async def cmd_addfeed(update: Update, context: NewsContext) -> None:
 
 
 async def cmd_removefeed(update: Update, context: NewsContext) -> None:
-    message = update.effective_message
+    message = await _admin_message(update, context)
     if message is None:
-        return
-    if not _is_bot_admin(update, context):
-        await message.reply_text(NOT_ALLOWED)
         return
     argument = (context.args or [""])[0].lstrip("#")
     if not (argument.isascii() and argument.isdigit() and len(argument) < 19):

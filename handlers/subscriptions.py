@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from html import escape
+from typing import Any
 
 from telegram import Chat, ChatMember, Message, Update
 from telegram.constants import ChatMemberStatus, ParseMode
@@ -16,7 +18,7 @@ from handlers.render_alerts import (
     render_subscriptions,
 )
 from services.alerts.schedule import DIGEST_MODES, parse_quiet, parse_timezone
-from services.alerts.subscriptions import ChatRef
+from services.alerts.subscriptions import ChatRef, ChatSettings
 
 _ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 _GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
@@ -138,6 +140,18 @@ async def on_unsubscribe_button(update: Update, context: NewsContext) -> None:
             raise
 
 
+async def _change_settings(
+    update: Update, context: NewsContext, change: Coroutine[Any, Any, ChatSettings]
+) -> None:
+    """Apply a settings change if the sender may make it, and show the chat's settings."""
+    if await _refuse_unless_admin(update, context):
+        change.close()  # never awaited: nothing changes
+        return
+    settings = await change
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(render_settings(settings.prefs))
+
+
 async def cmd_digest(update: Update, context: NewsContext) -> None:
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
@@ -146,10 +160,8 @@ async def cmd_digest(update: Update, context: NewsContext) -> None:
     if mode not in DIGEST_MODES:
         await message.reply_html("Usage: <code>/digest off|hourly|daily</code>")
         return
-    if await _refuse_unless_admin(update, context):
-        return
-    settings = await context.services.subscriptions.set_digest(chat_ref(chat), mode)
-    await message.reply_html(render_settings(settings.prefs))
+    service = context.services.subscriptions
+    await _change_settings(update, context, service.set_digest(chat_ref(chat), mode))
 
 
 async def cmd_quiet(update: Update, context: NewsContext) -> None:
@@ -163,10 +175,8 @@ async def cmd_quiet(update: Update, context: NewsContext) -> None:
             "Usage: <code>/quiet 22:00-07:00</code> or <code>/quiet off</code>"
         )
         return
-    if await _refuse_unless_admin(update, context):
-        return
-    settings = await context.services.subscriptions.set_quiet_hours(chat_ref(chat), window)
-    await message.reply_html(render_settings(settings.prefs))
+    service = context.services.subscriptions
+    await _change_settings(update, context, service.set_quiet_hours(chat_ref(chat), window))
 
 
 async def cmd_timezone(update: Update, context: NewsContext) -> None:
@@ -180,10 +190,8 @@ async def cmd_timezone(update: Update, context: NewsContext) -> None:
             f"“{shown}” is not a time zone I know. Usage: <code>/timezone Europe/Berlin</code>"
         )
         return
-    if await _refuse_unless_admin(update, context):
-        return
-    settings = await context.services.subscriptions.set_timezone(chat_ref(chat), zone)
-    await message.reply_html(render_settings(settings.prefs))
+    service = context.services.subscriptions
+    await _change_settings(update, context, service.set_timezone(chat_ref(chat), zone))
 
 
 async def on_my_chat_member(update: Update, context: NewsContext) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -297,6 +297,20 @@ class OutboxRepository:
         await self._session.execute(
             update(OutboxMessage).where(OutboxMessage.id.in_(list(ids))).values(**values)
         )
+
+    async def reschedule(self, chat_id: int, due: Callable[[datetime], datetime]) -> None:
+        """Recompute when a chat's queued alerts are due (its delivery settings changed)."""
+        result = await self._session.execute(
+            select(OutboxMessage.id, OutboxMessage.created_at).where(
+                OutboxMessage.chat_id == chat_id, OutboxMessage.status == PENDING
+            )
+        )
+        for row_id, created_at in result.all():
+            await self._session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id)
+                .values(due_at=due(created_at))
+            )
 
     async def drop_pending(self, chat_id: int, reason: str) -> int:
         result = await self._session.execute(

@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.alerts.keywords import parse_keywords
-from services.alerts.schedule import DIGEST_MODES, DeliveryPrefs
+from services.alerts.schedule import DIGEST_MODES, DeliveryPrefs, due_time
 from storage.alerts import ChatRepository, OutboxRepository, SubscriptionRepository
 from storage.models import Chat, Subscription
 
@@ -173,7 +173,12 @@ class SubscriptionService:
                 chat.id, chat.kind, chat.title, self._clock()
             )
             apply(row)
-            return ChatSettings(prefs_of(row), row.active)
+            prefs = prefs_of(row)
+            # Held alerts follow the new settings: "/digest off" releases them now.
+            await OutboxRepository(session).reschedule(
+                chat.id, lambda queued: due_time(prefs, queued)
+            )
+            return ChatSettings(prefs, row.active)
 
     async def chat_left(self, chat_id: int, reason: str) -> None:
         """The bot was removed or blocked: pause the chat and drop what was queued for it."""

@@ -61,12 +61,13 @@ async def running_bot(
     *,
     clock: FixedClock | None = None,
     alert_loop: bool = True,
+    admins: frozenset[int] = frozenset(),
 ) -> AsyncIterator[BotHarness]:
     """The bot, started; ``alert_loop=False`` leaves matching and delivery to the test."""
     api = api or FakeBotApi()
     clock = clock or FixedClock()
     app = build_application(
-        replace(settings_for(tmp_path), alerts_in_bot=alert_loop),
+        replace(settings_for(tmp_path), alerts_in_bot=alert_loop, admin_user_ids=admins),
         request=FakeRequest(api),
         get_updates_request=FakeRequest(api),
         clock=clock,

@@ -236,3 +236,13 @@ async def test_concurrent_workers_on_postgres_never_send_twice(
     deliveries = [(s.chat_id, a) for sender in senders for s in sender.sent for a in s.article_ids]
     assert len(deliveries) == 120
     assert len(set(deliveries)) == 120
+
+
+async def test_turning_the_digest_off_releases_held_alerts_at_once(pipeline: Pipeline) -> None:
+    await pipeline.subscriptions.subscribe(ALICE, 0, "", 1)
+    await pipeline.subscriptions.set_digest(ALICE, "daily")
+    await pipeline.publish("Held for the morning")
+    await pipeline.matcher.run_once()
+    assert await pipeline.worker.deliver_once() == 0
+    await pipeline.subscriptions.set_digest(ALICE, "off")
+    assert await pipeline.worker.deliver_once() == 1
