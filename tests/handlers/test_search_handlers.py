@@ -162,3 +162,19 @@ async def test_commands_are_registered_with_telegram(tmp_path: Path) -> None:
     assert {"subscribe", "subscriptions", "unsubscribe", "digest", "quiet", "timezone"} <= set(
         names
     )
+
+
+async def test_double_tap_on_next_is_harmless(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await bot.send(bot.api.updates.message_update("/search election", chat_id=9, user_id=9))
+    data = bot.replies()[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    sent = bot.api.sent_messages(9)[0]
+    for _ in range(2):
+        await bot.send(
+            bot.api.updates.callback_query_update(
+                data, sent["message_id"], 9, 9, message_text=sent["text"]
+            )
+        )
+    assert len(bot.replies("editMessageText")) == 1
+    assert "error while handling an update" not in caplog.text
