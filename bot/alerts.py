@@ -21,7 +21,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from services.alerts.delivery import AlertSender, DeliveryWorker
 from services.alerts.matcher import AlertMatcher
-from services.alerts.ratelimit import TokenBucket
+from services.alerts.ratelimit import SEND_BURST, TokenBucket
 from storage.leader import LeaderLock
 from storage.models import OutboxMessage
 
@@ -51,7 +51,7 @@ class AlertLoop:
             sender,
             clock=clock,
             worker_id=f"{socket.gethostname()}:{os.getpid()}",
-            rate=TokenBucket(settings.alert_rate_per_second),
+            rate=TokenBucket(settings.alert_rate_per_second, burst=SEND_BURST),
         )
         self._poll_feeds = poll_feeds
         self._stop = asyncio.Event()

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.alerts.matching import SubscriptionIndex, SubscriptionRule
+from services.alerts.matching import Recipient, SubscriptionIndex, SubscriptionRule
 from services.alerts.schedule import due_time
 from services.alerts.subscriptions import prefs_of
 from storage.alerts import (
@@ -80,33 +80,34 @@ class AlertMatcher:
         if index.size == 0:
             return 0
         stored = await ArticleRepository(session).get_many([e.article_id for e in events])
-        now = self._clock()
-        chats = ChatRepository(session)
-        prefs_cache: dict[int, Any] = {}  # chat id -> its prefs, or None while it is paused
-        rows: list[dict[str, Any]] = []
+        matches: list[tuple[Any, list[Recipient]]] = []
         for event in events:
             article = stored.get(event.article_id)
-            if article is None:
-                continue
-            text = f"{article.summary}\n{article.body}"
-            for recipient in index.recipients(article.title, text, event.created_at):
-                if recipient.chat_id not in prefs_cache:
-                    chat = await chats.get(recipient.chat_id)
-                    active = chat is not None and chat.active
-                    prefs_cache[recipient.chat_id] = prefs_of(chat) if active else None
-                if prefs_cache[recipient.chat_id] is None:
-                    continue  # paused since the subscriptions were last read
-                rows.append(
-                    {
-                        "chat_id": recipient.chat_id,
-                        "topic": recipient.topic,
-                        "article_id": article.id,
-                        "status": "pending",
-                        "due_at": due_time(prefs_cache[recipient.chat_id], now),
-                        "attempts": 0,
-                        "created_at": now,
-                    }
-                )
+            if article is not None:
+                text = f"{article.summary}\n{article.body}"
+                matches.append((article, index.recipients(article.title, text, event.created_at)))
+        # One read for every chat of the batch: a burst reaches thousands of them.
+        chats = await ChatRepository(session).get_many(
+            recipient.chat_id for _, found in matches for recipient in found
+        )
+        now = self._clock()
+        due = {  # a paused chat has no due time: nothing is queued for it
+            chat_id: due_time(prefs_of(chat), now) for chat_id, chat in chats.items() if chat.active
+        }
+        rows: list[dict[str, Any]] = [
+            {
+                "chat_id": recipient.chat_id,
+                "topic": recipient.topic,
+                "article_id": article.id,
+                "status": "pending",
+                "due_at": due[recipient.chat_id],
+                "attempts": 0,
+                "created_at": now,
+            }
+            for article, found in matches
+            for recipient in found
+            if recipient.chat_id in due
+        ]
         await OutboxRepository(session).enqueue(rows)
         if rows:
             log.info("queued %d alerts for %d new articles", len(rows), len(events))

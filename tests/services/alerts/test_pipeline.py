@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.alerts.delivery import DeliveryWorker, Outcome, SendResult
 from services.alerts.matcher import AlertMatcher
@@ -137,6 +138,26 @@ async def test_forbidden_pauses_the_chat_and_drops_its_queue(pipeline: Pipeline)
     await pipeline.subscriptions.chat_joined(ALICE)
     await pipeline.publish("Fourth")
     assert await pipeline.matcher.run_once() == 1
+
+
+async def test_matching_a_burst_reads_its_chats_in_one_query(
+    pipeline: Pipeline, engine: AsyncEngine
+) -> None:
+    for n in range(40):
+        await pipeline.subscriptions.subscribe(ChatRef(1000 + n, "private"), 0, "", n)
+    await pipeline.subscriptions.chat_left(1000, "blocked")
+    await pipeline.publish("Budget vote", "Harbour reopens")
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        assert await pipeline.matcher.run_once() == 2 * 39  # the paused chat gets nothing
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert sum("FROM chats" in s for s in statements) == 1
 
 
 async def test_migration_moves_everything_and_delivers_the_pending_alert(
