@@ -163,6 +163,10 @@ class SearchIndex:
     def doc_count(self) -> int:
         return int(self._index.searcher().num_docs)
 
+    def segment_count(self) -> int:
+        """How many segments the index has (each adds to the cost of a typo'd query)."""
+        return int(self._index.searcher().num_segments)
+
     def apply(
         self,
         upserts: Iterable[IndexedArticle],
