@@ -245,6 +245,7 @@ async def _postgres(job: dict[str, Any]) -> dict[str, Any]:
 
     table = f"{PG_SCHEMA}.{job['table']}"
     mode = job["mode"]  # "trgm" or "fts"
+    threshold = job.get("threshold")  # of pg_trgm's word similarity (its default: 0.6)
     db = await asyncpg.connect(POSTGRES_URL)
     try:
         exists = await db.fetchval("SELECT to_regclass($1) IS NOT NULL", table)
@@ -255,6 +256,8 @@ async def _postgres(job: dict[str, Any]) -> dict[str, Any]:
         figures: dict[str, Any] = json.loads(marker.read_text())
         figures["build_s"] = figures[f"{mode}_build_s"]
         figures["index_mb"] = figures[f"{mode}_index_mb"]
+        if threshold is not None:
+            await db.execute(f"SET pg_trgm.word_similarity_threshold = {float(threshold)}")
         if mode == "trgm":
             sql = f"SELECT ext FROM {table} WHERE $1 <% title ORDER BY $1 <<-> title LIMIT 10"
         else:

@@ -13,8 +13,9 @@ size (bench/corpus.py), every engine runs the same queries in a process of its o
 - SQLite FTS5 over title and body (unicode61, the words OR-ed, the last one as a prefix,
   BM25 with titles weighted 5);
 - when PostgreSQL is reachable: pg_trgm on titles (GIN, ``<%`` word similarity, ordered by
-  ``<<->``), and full-text search on title and body (GIN over a ``simple`` tsvector, the
-  words OR-ed, ordered by ``ts_rank_cd``).
+  ``<<->``; ``pg_trgm`` at its default threshold 0.6, ``pg_trgm_0.3`` at 0.3, which finds
+  more typo'd titles and costs more), and full-text search on title and body
+  (``pg_fts``: GIN over a ``simple`` tsvector, the words OR-ed, ordered by ``ts_rank_cd``).
 
 Slow baselines run on an evenly spread sample of the queries at large sizes (the table says
 how many); the ratios compare newsbot with each baseline on that same sample. Then the
@@ -51,6 +52,7 @@ SAMPLES = {
     "rapidfuzz": ((10_000, None), (100_000, 200), (None, 50)),
     "fts5": ((100_000, None), (None, 200)),
     "pg_trgm": ((None, None),),
+    "pg_trgm_0.3": ((100_000, None), (None, 200)),
     "pg_fts": ((100_000, None), (None, 200)),
 }
 TITLE_TYPO = "title typo (all kinds)"
@@ -81,7 +83,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=1000, help="synthetic queries per size")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    parser.add_argument("--engines", default="newsbot,rapidfuzz,fts5,pg_trgm,pg_fts")
+    parser.add_argument("--engines", default="newsbot,rapidfuzz,fts5,pg_trgm,pg_trgm_0.3,pg_fts")
     parser.add_argument("--probes", type=int, default=20, help="freshness probes (0: skip)")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -198,7 +200,10 @@ def run_engine(engine: str, corpus: Corpus, cache: Path) -> dict[str, Any]:
         "queries": [{"qid": q["qid"], "query": q["query"]} for q in queries],
     }
     if engine.startswith("pg_"):
-        job.update(table=f"c_{corpus.name.lower()}", mode=engine[3:])
+        mode, _, threshold = engine[3:].partition("_")
+        job.update(table=f"c_{corpus.name.lower()}", mode=mode)
+        if threshold:
+            job["threshold"] = float(threshold)
     print(f"{corpus.name}: {engine} on {len(queries)} queries ...", file=sys.stderr, flush=True)
     result = worker("postgres" if engine.startswith("pg_") else engine, job)
     result["queries"] = queries
@@ -303,11 +308,11 @@ def report(corpus: Corpus, runs: dict[str, dict[str, Any]]) -> None:
     print(f"### {corpus.name}: {corpus.size:,} articles, {len(corpus.queries)} queries\n")
     kinds = [TITLE_TYPO, "title_clean", "body_keywords"]
     print(
-        "| engine | queries | build s | RSS MB | p50 ms | p95 ms | p99 ms | "
+        "| engine | queries | build s | index MB | RSS MB | p50 ms | p95 ms | p99 ms | "
         + " | ".join(f"{k} R@1 / R@10 / MRR@10" for k in kinds)
         + " |"
     )
-    print("|" + " --- |" * (7 + len(kinds)))
+    print("|" + " --- |" * (8 + len(kinds)))
     ours = runs.get("newsbot")
     ours_results = {r["qid"]: r for r in ours["results"]} if ours else {}
     for engine, run in runs.items():
@@ -318,8 +323,10 @@ def report(corpus: Corpus, runs: dict[str, dict[str, Any]]) -> None:
         for kind in kinds:
             f = figures(groups.get(kind, []), results)
             cells.append(f"{f.recall1:.3f} / {f.recall10:.3f} / {f.mrr10:.3f}" if f.n else "–")
+        index_mb = f"{run['index_mb']:.0f}" if "index_mb" in run else "–"
+        rss = f"{run['rss_mb']:.0f}" if "rss_mb" in run else "server"
         print(
-            f"| {engine} | {overall.n} | {run.get('build_s', 0):.1f} | {run['rss_mb']:.0f} | "
+            f"| {engine} | {overall.n} | {run.get('build_s', 0):.1f} | {index_mb} | {rss} | "
             f"{overall.p50:.2f} | {overall.p95:.2f} | {overall.p99:.2f} | "
             + " | ".join(cells)
             + " |"
@@ -332,7 +339,8 @@ def report(corpus: Corpus, runs: dict[str, dict[str, Any]]) -> None:
                 b = figures(groups.get(kind, []), results)
                 ratio_cells.append(f"R@10 {_ratio(a.recall10, b.recall10)}" if a.n else "–")
             print(
-                f"| newsbot / {engine} | same {overall.n} | | | {_ratio(mine.p50, overall.p50)} | "
+                f"| newsbot / {engine} | same {overall.n} | | | | "
+                f"{_ratio(mine.p50, overall.p50)} | "
                 f"{_ratio(mine.p95, overall.p95)} | {_ratio(mine.p99, overall.p99)} | "
                 + " | ".join(ratio_cells)
                 + " |"
