@@ -252,8 +252,8 @@ def ambiguous(queries: Sequence[dict[str, object]], titles: Iterable[str]) -> se
     for title in titles:
         present = set(title_words(title))
         for word in present & by_first.keys():
-            for qid, words in by_first[word]:
-                if words <= present:
+            for qid, wanted in by_first[word]:
+                if wanted <= present:
                     counts[qid] = counts.get(qid, 0) + 1
     return {qid for qid, n in counts.items() if n > 1}
 

@@ -25,8 +25,8 @@ from storage.search_index import (
 from storage.text import tokens
 
 # Candidates the index hands to the rerank: title matches, and body matches by BM25.
-TITLE_POOL = 50
-BODY_POOL = 20
+TITLE_POOL = 30
+BODY_POOL = 15
 MAX_RESULTS = 50
 # What one query word is worth, by how it matches (tuned with bench/search.py and
 # bench/search_scale.py). A body match is exact, so it counts nearly as much as a title typo.
@@ -121,31 +121,45 @@ def rank(query: ParsedQuery, candidates: Sequence[Candidate]) -> list[Ranked]:
     index_query = query.index_query
     words = index_query.scored_words
     titles = [tokens(c.title) for c in candidates]
-    vocabulary = sorted({token for title in titles for token in title})
+    holders: dict[str, list[int]] = {}  # title token -> the candidates whose title has it
+    for i, title in enumerate(titles):
+        for token in set(title):
+            holders.setdefault(token, []).append(i)
+    vocabulary = list(holders)
     last = len(words) - 1 if index_query.prefix_last and index_query.words else -1
-    worth = [_title_matches(word, vocabulary, i == last) for i, word in enumerate(words)]
-    joined = " ".join(words)
+    matched = [0.0] * len(candidates)
+    in_title = [0.0] * len(candidates)
+    for bit, word in enumerate(words):
+        best = [0.0] * len(candidates)
+        for token, worth in _title_matches(word, vocabulary, bit == last).items():
+            for i in holders[token]:
+                best[i] = max(best[i], worth)
+        for i, candidate in enumerate(candidates):
+            in_title[i] += best[i]
+            in_body = candidate.body_words >> bit & 1
+            matched[i] += max(best[i], BODY) if in_body else best[i]
     similarity = [0.0] * len(candidates)
-    if joined:
-        for _, score, i in process.extract(
-            joined,
-            [" ".join(title) for title in titles],
-            scorer=fuzz.partial_ratio,
-            processor=None,
-            limit=None,
-        ):
-            similarity[i] = score / 100
-    ranked = []
-    for candidate, title, close in zip(candidates, titles, similarity, strict=True):
-        matched = in_title = 0.0
-        for bit, found in enumerate(worth):
-            best = max((found.get(token, 0.0) for token in title), default=0.0)
-            in_title += best
-            if candidate.body_words >> bit & 1:
-                best = max(best, BODY)
-            matched += best
-        score = (matched + SIMILARITY_WEIGHT * close) / (len(words) + SIMILARITY_WEIGHT)
-        ranked.append(Ranked(candidate, round(score, 6), matched, in_title))
+    joined = " ".join(words)
+    for _, score, i in process.extract(
+        joined,
+        [" ".join(title) for title in titles],
+        scorer=fuzz.partial_ratio,
+        processor=None,
+        limit=None,
+    ):
+        similarity[i] = score / 100
+    ranked = [
+        Ranked(
+            candidate,
+            round(
+                (matched[i] + SIMILARITY_WEIGHT * similarity[i]) / (len(words) + SIMILARITY_WEIGHT),
+                6,
+            ),
+            matched[i],
+            in_title[i],
+        )
+        for i, candidate in enumerate(candidates)
+    ]
     ranked.sort(key=lambda r: (r.score, r.candidate.sort_ts, r.candidate.article_id), reverse=True)
     return ranked
 

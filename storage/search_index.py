@@ -37,6 +37,10 @@ BULK_WRITER_HEAP = 400_000_000
 # Body hits report which query words they hold as bits of a float score (exact to 2**24).
 MAX_SCORED_WORDS = 16
 LONG_WORD = 7  # letters from which a word may carry two typos
+# Words in more than this share of bodies (and more than CHEAP_POSTINGS of them) are left
+# out of the body search.
+COMMON_BODY_WORD_SHARE = 0.1
+CHEAP_POSTINGS = 10_000
 # First-pass weights of a title word match; the final ranking is services.search's.
 _EXACT, _PREFIX, _TYPO = 1.0, 0.85, 0.8
 
@@ -221,7 +225,10 @@ class SearchIndex:
         found: dict[tuple[int, int], Any] = {}
         for tantivy_query, size in (
             (self._title_query(searcher, query, thorough, filters), limit),
-            (self._body_query(query, filters), limit if body_limit is None else body_limit),
+            (
+                self._body_query(searcher, query, filters),
+                limit if body_limit is None else body_limit,
+            ),
         ):
             if tantivy_query is None or size <= 0:
                 continue
@@ -342,16 +349,22 @@ class SearchIndex:
             alternatives.append(const(prefix, _PREFIX))
         return tantivy.Query.disjunction_max_query(alternatives, 0.0)
 
-    def _body_query(self, query: IndexQuery, filters: list[tuple[Any, Any]]) -> Any | None:
-        if not query.words:
+    def _body_query(
+        self, searcher: Any, query: IndexQuery, filters: list[tuple[Any, Any]]
+    ) -> Any | None:
+        # Words in most bodies say little about which body is meant and cost the most to
+        # score: they only count through the candidates' body-word masks.
+        common = max(COMMON_BODY_WORD_SHARE * searcher.num_docs, CHEAP_POSTINGS)
+        words = [w for w in query.words if searcher.doc_freq("body", w) <= common]
+        if not words:
             return None
-        words = tantivy.Query.boolean_query(
+        terms = tantivy.Query.boolean_query(
             [
                 (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "body", word))
-                for word in query.words
+                for word in words
             ]
         )
-        return self._restricted(words, filters)
+        return self._restricted(terms, filters)
 
     @staticmethod
     def _restricted(words: Any, filters: list[tuple[Any, Any]]) -> Any:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import tantivy
 
+from storage import search_index
 from storage.search_index import IndexBusyError, IndexedArticle, IndexQuery, SearchIndex
 from storage.text import tokens
 
@@ -189,3 +190,17 @@ def test_a_bulk_load_makes_one_segment(tmp_path: Path) -> None:
     batch.commit(watermark=3000)
     assert index.doc_count() == 3000
     assert index.segment_count() == 1
+
+
+def test_words_in_most_bodies_count_only_through_the_body_masks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(search_index, "CHEAP_POSTINGS", 0)
+    index = SearchIndex(None)
+    common = [article(i, f"Filler {i}", "Weather was mild.") for i in range(10, 20)]
+    index.apply([article(1, "Harbour reopens", "Weather delayed the work."), *common])
+    # "weather" is in most bodies: the body search skips it, so it finds nothing alone...
+    assert ids(index, q("weather")) == []
+    # ...but a candidate found by another word still reports it.
+    (harbour,) = index.candidates(q("harbour weather"), 10)
+    assert harbour.body_words == 0b10
