@@ -70,5 +70,18 @@ class ArticleService:
     async def get_many(self, ids: list[int]) -> list[ArticleView]:
         """Articles by id, in the order given; missing ones are left out."""
         async with self._sessions() as session:
-            found = await ArticleRepository(session).get_many(ids)
-        return [to_view(found[i]) for i in ids if i in found]
+            # Plain rows without the body: a page of search results needs no more.
+            found = await ArticleRepository(session).get_listings(ids)
+        return [
+            ArticleView(
+                id=row["id"],
+                external_id=row["external_id"],
+                title=row["title"],
+                summary=row["summary"],
+                url=row["url"],
+                source=row["source"],
+                published_at=row["published_at"],
+                sort_at=row["sort_at"],
+            )
+            for row in (found[i] for i in ids if i in found)
+        ]

@@ -50,6 +50,16 @@ class ArticleRepository:
         result = await self._session.execute(select(Article).where(Article.id.in_(list(ids))))
         return {article.id: article for article in result.scalars()}
 
+    async def get_listings(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Articles by id as plain rows without the body: what a list of results shows."""
+        if not ids:
+            return {}
+        columns = [c for c in ARTICLES_TABLE.columns if c.name not in ("body", "fingerprint")]
+        result = await self._session.execute(
+            select(*columns).where(ARTICLES_TABLE.c.id.in_(list(ids)))
+        )
+        return {int(row["id"]): dict(row) for row in result.mappings()}
+
     async def latest(self, limit: int, offset: int = 0) -> list[Article]:
         query = select(Article).order_by(Article.sort_at.desc(), Article.id.desc())
         result = await self._session.execute(query.limit(limit).offset(offset))

@@ -4,6 +4,15 @@ The database stays the source of truth. The index holds just enough to find cand
 (folded title and body terms, source, recency) and can be rebuilt from the database at any
 time. Fuzzy term expansion uses tantivy's Levenshtein automata, so a typo costs a walk of
 the term dictionary rather than a comparison with every word in it.
+
+A query runs three small searches: titles, where every query word counts once, exactly,
+with typos or as a prefix (so a title holding all the words comes first, whatever their
+frequency); bodies, by BM25 over exact words (pruned by block-max WAND, so common words cost
+little); and, over the candidates of both, which query words each body holds. The caller
+ranks the candidates (services.search, with rapidfuzz).
+
+Typo expansion walks each segment's term dictionary, so the number of large segments sets
+the cost of a query: big loads go through one writer with a large heap and one commit.
 """
 
 from __future__ import annotations
@@ -24,6 +33,17 @@ INDEX_FORMAT = 1
 _ANALYZER = "news"
 _STATE_FILE = "newsbot-state.json"
 _WRITER_HEAP = 64_000_000
+# For loads of many articles (a rebuild, a first catch-up): fewer, larger segments.
+BULK_WRITER_HEAP = 400_000_000
+# Body hits report which query words they hold as bits of a float score (exact to 2**24).
+MAX_SCORED_WORDS = 16
+LONG_WORD = 7  # letters from which a word may carry two typos
+# Words in more than this share of bodies (and more than CHEAP_POSTINGS of them) are left
+# out of the body search.
+COMMON_BODY_WORD_SHARE = 0.1
+CHEAP_POSTINGS = 10_000
+# First-pass weights of a title word match; the final ranking is services.search's.
+_EXACT, _PREFIX, _TYPO = 1.0, 0.85, 0.8
 
 
 class IndexBusyError(RuntimeError):
@@ -58,13 +78,20 @@ class IndexQuery:
     def is_empty(self) -> bool:
         return not (self.words or self.phrases)
 
+    @property
+    def scored_words(self) -> tuple[str, ...]:
+        """The words a match is judged by: the free words, else the phrases' words."""
+        words = self.words or tuple(word for phrase in self.phrases for word in phrase)
+        return words[:MAX_SCORED_WORDS]
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
     article_id: int
     title: str
-    score: float
     sort_ts: int
+    # Bit i is set when the body holds ``scored_words[i]`` exactly.
+    body_words: int = 0
 
 
 @dataclass(slots=True)
@@ -74,11 +101,16 @@ class _State:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def edit_distance_for(word: str) -> int:
-    """How many typos a word of this length may carry and still match."""
-    if len(word) <= 3:
+def edit_distance_for(word: str, max_typos: int = 2) -> int:
+    """How many typos a word of this length may carry and still match (at most max_typos)."""
+    if len(word) <= 2:
         return 0
-    return 1 if len(word) <= 6 else 2
+    return min(1 if len(word) <= LONG_WORD - 1 else 2, max_typos)
+
+
+def prefix_distance_for(word: str) -> int:
+    """Typos allowed in an unfinished last word, matched as the start of a longer one."""
+    return 0 if len(word) < 5 else 1
 
 
 def _build_schema() -> Any:
@@ -136,6 +168,10 @@ class SearchIndex:
     def doc_count(self) -> int:
         return int(self._index.searcher().num_docs)
 
+    def segment_count(self) -> int:
+        """How many segments the index has (each adds to the cost of a typo'd query)."""
+        return int(self._index.searcher().num_segments)
+
     def apply(
         self,
         upserts: Iterable[IndexedArticle],
@@ -147,58 +183,69 @@ class SearchIndex:
 
         Raises ``IndexBusyError`` when another process is writing.
         """
-        writer = self._writer()
-        count = 0
+        batch = self.batch()
         try:
-            for article_id in deletes:
-                writer.delete_documents_by_term("id", article_id)
-            for article in upserts:
-                writer.delete_documents_by_term("id", article.id)
-                writer.add_document(self._document(article))
-                count += 1
-            writer.commit()
-            writer.wait_merging_threads()
+            count = batch.add(upserts, deletes)
+            batch.commit(watermark)
         except BaseException:
-            writer.rollback()
+            batch.rollback()
             raise
-        finally:
-            del writer
-        if watermark is not None:
-            self._state.watermark = watermark
-            self._write_state()
-        self._index.reload()
         return count
+
+    def batch(self, heap: int = _WRITER_HEAP, *, replace_all: bool = False) -> IndexBatch:
+        """A writer for changes made visible by one commit (``replace_all``: a rebuild).
+
+        Raises ``IndexBusyError`` when another process is writing.
+        """
+        return IndexBatch(self, heap, replace_all)
 
     def clear(self) -> None:
         """Drop every document (before a rebuild)."""
-        writer = self._writer()
-        try:
-            writer.delete_all_documents()
-            writer.commit()
-            writer.wait_merging_threads()
-        finally:
-            del writer
-        self._state.watermark = 0
-        self._write_state()
-        self._index.reload()
+        batch = self.batch(replace_all=True)
+        batch.commit(0)
 
-    def candidates(self, query: IndexQuery, limit: int) -> list[Candidate]:
-        """The best ``limit`` matches for the query by BM25 and fuzzy term matches."""
+    def candidates(
+        self,
+        query: IndexQuery,
+        limit: int,
+        *,
+        body_limit: int | None = None,
+        thorough: bool = True,
+    ) -> list[Candidate]:
+        """Up to ``limit`` title matches and ``body_limit`` body matches for the query.
+
+        Title matches come first, those matching the most query words (exactly, with typos,
+        or as a prefix) before the others; then body matches by BM25. Unless ``thorough``,
+        only words that no title holds are looked up with typos, and with one at most: the
+        quick first pass, good for most queries.
+        """
         if query.is_empty or limit <= 0:
             return []
         searcher = self._index.searcher()
-        hits = searcher.search(self._to_tantivy(query), limit, count=False).hits
-        if not hits:
+        filters = self._filters(query)
+        found: dict[tuple[int, int], Any] = {}
+        for tantivy_query, size in (
+            (self._title_query(searcher, query, thorough, filters), limit),
+            (
+                self._body_query(searcher, query, filters),
+                limit if body_limit is None else body_limit,
+            ),
+        ):
+            if tantivy_query is None or size <= 0:
+                continue
+            for _score, address in searcher.search(tantivy_query, size, count=False).hits:
+                found.setdefault((address.segment_ord, address.doc), address)
+        if not found:
             return []
-        addresses = [address for _score, address in hits]
+        addresses = list(found.values())
         sort_ts = searcher.fast_field_values("sort_ts", addresses)
-        found: list[Candidate] = []
-        for (score, address), ts in zip(hits, sort_ts, strict=True):
-            doc = searcher.doc(address)
-            found.append(
-                Candidate(int(doc["id"][0]), str(doc["title"][0]), float(score), int(ts or 0))
-            )
-        return found
+        docs = [searcher.doc(address) for address in addresses]
+        ids = [int(doc["id"][0]) for doc in docs]
+        body_words = self._body_words(searcher, query.scored_words, ids)
+        return [
+            Candidate(article_id, str(doc["title"][0]), int(ts or 0), body_words.get(key, 0))
+            for article_id, doc, ts, key in zip(ids, docs, sort_ts, found, strict=True)
+        ]
 
     def document_frequency(self, term: str) -> int:
         """In how many articles a folded term occurs (title or body)."""
@@ -230,13 +277,19 @@ class SearchIndex:
 
     # -- internals -----------------------------------------------------------------
 
-    def _writer(self) -> Any:
+    def _writer(self, heap: int = _WRITER_HEAP) -> Any:
         try:
-            return self._index.writer(_WRITER_HEAP, 1)
+            return self._index.writer(heap, 1)
         except ValueError as error:
             if "lock" in str(error).lower():
                 raise IndexBusyError(str(error)) from error
             raise
+
+    def _committed(self, watermark: int | None) -> None:
+        if watermark is not None:
+            self._state.watermark = watermark
+            self._write_state()
+        self._index.reload()
 
     def _document(self, article: IndexedArticle) -> Any:
         doc = tantivy.Document()
@@ -248,19 +301,11 @@ class SearchIndex:
         doc.add_integer("sort_ts", article.sort_ts)
         return doc
 
-    def _to_tantivy(self, query: IndexQuery) -> Any:
+    def _filters(self, query: IndexQuery) -> list[tuple[Any, Any]]:
+        """Clauses every match must satisfy: phrases, exclusions, source and dates."""
         schema = self._schema
         occur = tantivy.Occur
         clauses: list[tuple[Any, Any]] = []
-        if query.words:
-            # Any word may match (more matches score higher), but at least one must: a
-            # Should next to a Must would otherwise match everything the filters allow.
-            last = len(query.words) - 1
-            words = [
-                (occur.Should, self._word_query(word, query.prefix_last and i == last))
-                for i, word in enumerate(query.words)
-            ]
-            clauses.append((occur.Must, tantivy.Query.boolean_query(words)))
         for phrase in query.phrases:
             clauses.append((occur.Must, self._phrase_query(phrase)))
         for word in query.excluded:
@@ -279,28 +324,110 @@ class SearchIndex:
                     ),
                 )
             )
-        return tantivy.Query.boolean_query(clauses)
+        return clauses
 
-    def _word_query(self, word: str, as_prefix: bool) -> Any:
+    def _title_query(
+        self, searcher: Any, query: IndexQuery, thorough: bool, filters: list[tuple[Any, Any]]
+    ) -> Any:
+        if not query.words:
+            # Phrases only: the filters are the whole query.
+            return tantivy.Query.boolean_query(filters)
+        last = len(query.words) - 1
+        words = tantivy.Query.boolean_query(
+            [
+                (
+                    tantivy.Occur.Should,
+                    self._title_word(
+                        word,
+                        self._typos_to_try(searcher, word, thorough),
+                        query.prefix_last and i == last,
+                    ),
+                )
+                for i, word in enumerate(query.words)
+            ]
+        )
+        return self._restricted(words, filters)
+
+    @staticmethod
+    def _typos_to_try(searcher: Any, word: str, thorough: bool) -> int:
+        """How many typos to look for in a word (a typo costs a walk of each term dictionary).
+
+        A word some title holds is most likely typed right: the quick pass takes it as it
+        is. A typo that makes another real word is one typo; two typos make a word no
+        article holds.
+        """
+        if searcher.doc_freq("title", word):
+            return 1 if thorough else 0
+        if not thorough or searcher.doc_freq("body", word):
+            return 1
+        return 2
+
+    def _title_word(self, word: str, max_typos: int, as_prefix: bool) -> Any:
         schema = self._schema
-        boost = tantivy.Query.boost_query
-        alternatives = []
-        distance = edit_distance_for(word)
-        for field_name, weight in (("title", 2.0), ("body", 1.0)):
-            alternatives.append(boost(tantivy.Query.term_query(schema, field_name, word), weight))
-            if distance:
-                fuzzy = tantivy.Query.fuzzy_term_query(
-                    schema, field_name, word, distance, True, False
-                )
-                alternatives.append(boost(fuzzy, weight * 0.5))
-            if as_prefix and len(word) >= 3:
-                prefix_distance = 0 if len(word) < 5 else 1
-                prefix = tantivy.Query.fuzzy_term_query(
-                    schema, field_name, word, prefix_distance, True, True
-                )
-                alternatives.append(boost(prefix, weight * 0.5))
-        # The best way a word matches counts, not the sum of all of them.
-        return tantivy.Query.disjunction_max_query(alternatives, 0.1)
+        const = tantivy.Query.const_score_query
+        # A word counts once however it matches; its best way of matching decides how much.
+        alternatives = [const(tantivy.Query.term_query(schema, "title", word), _EXACT)]
+        distance = edit_distance_for(word, max_typos)
+        if distance:
+            fuzzy = tantivy.Query.fuzzy_term_query(schema, "title", word, distance, True, False)
+            alternatives.append(const(fuzzy, _TYPO))
+        if as_prefix and len(word) >= 3:
+            prefix = tantivy.Query.fuzzy_term_query(
+                schema, "title", word, min(prefix_distance_for(word), max_typos), True, True
+            )
+            alternatives.append(const(prefix, _PREFIX))
+        return tantivy.Query.disjunction_max_query(alternatives, 0.0)
+
+    def _body_query(
+        self, searcher: Any, query: IndexQuery, filters: list[tuple[Any, Any]]
+    ) -> Any | None:
+        # Words in most bodies say little about which body is meant and cost the most to
+        # score: they only count through the candidates' body-word masks.
+        common = max(COMMON_BODY_WORD_SHARE * searcher.num_docs, CHEAP_POSTINGS)
+        words = [w for w in query.words if searcher.doc_freq("body", w) <= common]
+        if not words:
+            return None
+        terms = tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "body", word))
+                for word in words
+            ]
+        )
+        return self._restricted(terms, filters)
+
+    @staticmethod
+    def _restricted(words: Any, filters: list[tuple[Any, Any]]) -> Any:
+        if not filters:
+            return words  # a plain union of terms, which tantivy prunes best
+        # Any word may match but one must: a Should next to a Must would match everything.
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, words), *filters])
+
+    def _body_words(
+        self, searcher: Any, words: Sequence[str], ids: Sequence[int]
+    ) -> dict[tuple[int, int], int]:
+        """Which of the words each of these articles' bodies holds, as bit masks by address."""
+        if not words or not ids:
+            return {}
+        query = tantivy.Query
+        among = query.boolean_query(
+            [(tantivy.Occur.Should, query.term_query(self._schema, "id", i)) for i in ids]
+        )
+        clauses = [(tantivy.Occur.Must, query.const_score_query(among, 0.0))]
+        clauses.extend(
+            (
+                tantivy.Occur.Should,
+                query.const_score_query(
+                    query.term_query(self._schema, "body", word), float(1 << bit)
+                ),
+            )
+            for bit, word in enumerate(words)
+        )
+        hits = searcher.search(query.boolean_query(clauses), len(ids), count=False).hits
+        return {
+            (address.segment_ord, address.doc): int(score)
+            for score, address in hits
+            if score >= 1.0
+        }
 
     def _phrase_query(self, phrase: Sequence[str]) -> Any:
         if len(phrase) == 1:
@@ -337,3 +464,46 @@ class SearchIndex:
         temporary = self._path / (_STATE_FILE + ".tmp")
         temporary.write_text(json.dumps(payload))
         os.replace(temporary, self._path / _STATE_FILE)
+
+
+class IndexBatch:
+    """Changes to the index that become visible together, at ``commit``.
+
+    Holds the index's writer (one per index across processes) until committed or rolled
+    back. A rebuild (``replace_all``) keeps the old documents searchable until its commit.
+    """
+
+    def __init__(self, index: SearchIndex, heap: int, replace_all: bool) -> None:
+        self._index = index
+        self._writer: Any = index._writer(heap)
+        if replace_all:
+            self._writer.delete_all_documents()
+
+    def add(self, upserts: Iterable[IndexedArticle], deletes: Iterable[int] = ()) -> int:
+        """Replace or remove articles, unseen until ``commit``; return how many were added."""
+        writer = self._writer
+        count = 0
+        for article_id in deletes:
+            writer.delete_documents_by_term("id", article_id)
+        for article in upserts:
+            writer.delete_documents_by_term("id", article.id)
+            writer.add_document(self._index._document(article))
+            count += 1
+        return count
+
+    def commit(self, watermark: int | None = None) -> None:
+        """Make the changes visible and record the watermark they bring the index to."""
+        writer = self._writer
+        try:
+            writer.commit()
+            writer.wait_merging_threads()
+        finally:
+            self._writer = None
+            del writer
+        self._index._committed(watermark)
+
+    def rollback(self) -> None:
+        """Drop the changes and release the writer."""
+        if self._writer is not None:
+            self._writer.rollback()
+            self._writer = None

@@ -8,7 +8,7 @@ from storage.articles import ArticleRepository
 from storage.event_log import GAP_PATIENCE_SECONDS
 from storage.index_sync import IndexFollower
 from storage.models import ArticleEvent
-from storage.search_index import IndexQuery, SearchIndex
+from storage.search_index import IndexedArticle, IndexQuery, SearchIndex
 from tests.storage.builders import WHEN, article_row
 
 
@@ -88,3 +88,48 @@ async def test_a_hole_in_the_log_holds_the_watermark_until_patience_runs_out(
     await follower.catch_up()
     assert index.watermark == 3
     assert found(index, "before") == [first]
+
+
+async def test_a_long_backlog_goes_in_with_one_commit(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await insert(sessions, *(f"Report {i} on meerkats" for i in range(30)))
+    index = SearchIndex(tmp_path / "idx")
+    follower = IndexFollower(index, sessions, batch_size=10, bulk_events=15)
+    result = await follower.catch_up()
+    assert (result.applied, result.watermark) == (30, 30)
+    assert index.doc_count() == 30
+    assert index.segment_count() == 1  # batches of 10 would each have made a segment
+    (later,) = await insert(sessions, "Meerkat census published")
+    assert (await follower.catch_up()).applied == 1
+    assert later in found(index, "census")
+
+
+async def test_a_long_backlog_waits_for_a_busy_writer(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await insert(sessions, *(f"Report {i} on otters" for i in range(20)))
+    index = SearchIndex(tmp_path / "idx")
+    follower = IndexFollower(index, sessions, batch_size=5, bulk_events=10)
+    holder = index.batch()  # as if another process were writing
+    try:
+        result = await follower.catch_up()
+    finally:
+        holder.rollback()
+    assert result.busy and result.applied == 0
+    assert (await follower.catch_up()).applied == 20
+
+
+async def test_rebuild_drops_what_the_database_no_longer_has(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    (kept,) = await insert(sessions, "Lighthouse restored")
+    index = SearchIndex(tmp_path / "idx")
+    follower = IndexFollower(index, sessions)
+    await follower.catch_up()
+    # An index that drifted from the database: a document the table never had.
+    index.apply([IndexedArticle(999, "Phantom lighthouse", "", None, 0)])
+    assert sorted(found(index, "lighthouse")) == [kept, 999]
+    assert await follower.rebuild() == 1
+    assert found(index, "lighthouse") == [kept]
+    assert index.watermark == 1
