@@ -21,7 +21,12 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from services.alerts.delivery import AlertSender, DeliveryWorker
 from services.alerts.matcher import AlertMatcher
-from services.alerts.ratelimit import SEND_BURST, TokenBucket
+from services.alerts.ratelimit import (
+    SEND_BURST,
+    TELEGRAM_MESSAGES_PER_SECOND,
+    SendWindow,
+    TokenBucket,
+)
 from storage.leader import LeaderLock
 from storage.models import OutboxMessage
 
@@ -52,6 +57,7 @@ class AlertLoop:
             clock=clock,
             worker_id=f"{socket.gethostname()}:{os.getpid()}",
             rate=TokenBucket(settings.alert_rate_per_second, burst=SEND_BURST),
+            window=SendWindow(TELEGRAM_MESSAGES_PER_SECOND),
         )
         self._poll_feeds = poll_feeds
         self._stop = asyncio.Event()

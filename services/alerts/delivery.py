@@ -14,7 +14,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.alerts.ratelimit import TokenBucket
+from services.alerts.ratelimit import SendWindow, TokenBucket
 from services.alerts.schedule import due_time
 from services.alerts.subscriptions import prefs_of
 from services.articles import ArticleView, to_view
@@ -77,6 +77,7 @@ class DeliveryWorker:
         clock: Callable[[], datetime],
         worker_id: str,
         rate: TokenBucket,
+        window: SendWindow | None = None,
         lease: timedelta = timedelta(seconds=30),
         batch_size: int = 30,
         max_attempts: int = 8,
@@ -88,6 +89,7 @@ class DeliveryWorker:
         self._clock = clock
         self._worker_id = worker_id
         self._rate = rate
+        self._window = window
         self._lease = lease
         self._batch_size = batch_size
         self._max_attempts = max_attempts
@@ -167,7 +169,13 @@ class DeliveryWorker:
         chat_id, topic = first.chat_id, first.topic
         for _ in range(3):  # a migration or a vanished topic re-sends at once
             await self._rate.acquire()
-            result = await self._sender.send(chat_id, topic, articles, digest)
+            if self._window is not None:
+                await self._window.start()
+            try:
+                result = await self._sender.send(chat_id, topic, articles, digest)
+            finally:
+                if self._window is not None:
+                    self._window.finish()
             if result.outcome is Outcome.MIGRATED and result.new_chat_id is not None:
                 await self._migrate(chat_id, result.new_chat_id)
                 chat_id, kind = result.new_chat_id, "supergroup"

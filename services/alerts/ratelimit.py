@@ -1,9 +1,10 @@
-"""A token bucket: Telegram allows about 30 messages a second across all chats."""
+"""Send pacing: Telegram allows about 30 messages a second across all chats."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 # Half a token of slack for the alert sender. A wake-up that comes late (the event loop
@@ -11,6 +12,8 @@ from collections.abc import Awaitable, Callable
 # it is lost on every message, and 29/s becomes 28/s. Any one second still holds at most
 # rate + 1.5 sends: 30 at the default 29/s.
 SEND_BURST = 1.5
+# Telegram's documented ceiling for one bot, all chats together.
+TELEGRAM_MESSAGES_PER_SECOND = 30
 
 
 class TokenBucket:
@@ -48,7 +51,55 @@ class TokenBucket:
                 continue
             self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
             self._updated = now
-            if self._tokens >= 1:
-                self._tokens -= 1
+            if self._tokens >= 1 - 1e-9:  # a sleep of exactly the deficit may round just short
+                self._tokens = max(0.0, self._tokens - 1)
                 return
             await self._sleep((1 - self._tokens) / self._rate)
+
+
+class SendWindow:
+    """At most ``limit`` sends in any ``span`` seconds, as the server sees them.
+
+    Telegram counts a message when it arrives, somewhere between our request and its answer;
+    a token bucket counts it when we ask. Network jitter can bunch arrivals closer than the
+    bucket spaced the requests, so the bucket alone may put 31 messages into one of
+    Telegram's seconds. Here a send occupies the window from its start until ``span``
+    seconds after its answer, which bounds every arrival-time window too.
+    """
+
+    def __init__(
+        self,
+        limit: int = 30,
+        *,
+        span: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if limit < 1 or span <= 0:
+            raise ValueError("limit must be at least 1 and span positive")
+        self._limit = limit
+        self._span = span
+        self._clock = clock
+        self._sleep = sleep
+        self._answered: deque[float] = deque()  # answer times of finished sends, oldest first
+        self._in_flight = 0
+
+    async def start(self) -> None:
+        """Wait for room, then count a send as in flight until ``finish``."""
+        while True:
+            now = self._clock()
+            while self._answered and self._answered[0] <= now - self._span:
+                self._answered.popleft()
+            if self._in_flight + len(self._answered) < self._limit:
+                self._in_flight += 1
+                return
+            if self._answered:
+                # At least a millisecond: float rounding could otherwise spin on a 1e-16 wait.
+                await self._sleep(max(0.001, self._answered[0] + self._span - now))
+            else:  # every slot is in flight: check again shortly
+                await self._sleep(self._span / self._limit)
+
+    def finish(self) -> None:
+        """The send in flight got its answer (of any kind) just now."""
+        self._in_flight = max(0, self._in_flight - 1)
+        self._answered.append(self._clock())
