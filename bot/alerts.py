@@ -15,8 +15,6 @@ import socket
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import update
-
 from bot.runtime import Runtime
 from bot.settings import Settings
 from services.alerts.delivery import AlertSender, DeliveryWorker
@@ -28,7 +26,6 @@ from services.alerts.ratelimit import (
     TokenBucket,
 )
 from storage.leader import LeaderLock
-from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +79,10 @@ class AlertLoop:
                 await asyncio.wait_for(self._stop.wait(), LEADER_RETRY_SECONDS)
 
     async def _lead(self) -> None:
-        await self._release_stale_claims()
+        # Whoever led before is gone (the lock is ours), so every claim left is stale.
+        released = await self._worker.release_stale_claims()
+        if released:
+            log.info("released alerts a previous sender had claimed, for %d chats", released)
         lost = asyncio.Event()
         jobs = [
             asyncio.create_task(self._match_forever(lost)),
@@ -127,12 +127,3 @@ class AlertLoop:
                 log.exception("polling feeds failed; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(lost.wait(), FEED_CHECK_SECONDS)
-
-    async def _release_stale_claims(self) -> None:
-        """Claims left by a leader that died: nobody else sends, so they are all stale."""
-        async with self._runtime.sessions.begin() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.claimed_by.is_not(None), OutboxMessage.status == "pending")
-                .values(claimed_by=None, claimed_until=None)
-            )

@@ -86,6 +86,13 @@ class ChatRepository:
             update(Chat).where(Chat.id == chat_id).values(next_send_at=moment)
         )
 
+    async def hold_back(self, chat_ids: Iterable[int], until: Callable[[str], datetime]) -> None:
+        """Send nothing to these chats before ``until(kind)`` (later settings are kept)."""
+        for chat in (await self.get_many(chat_ids)).values():
+            moment = until(chat.kind)
+            if chat.next_send_at is None or chat.next_send_at < moment:
+                chat.next_send_at = moment
+
     async def migrate(self, old_id: int, new_id: int, at: datetime) -> None:
         """Move a group's settings, subscriptions and pending alerts to its supergroup id."""
         old = await self.get(old_id)
@@ -261,6 +268,21 @@ class OutboxRepository:
             Claimed(r.id, r.chat_id, r.topic, r.article_id, r.attempts, r.created_at)
             for r in rows.scalars()
         ]
+
+    async def release_all_claims(self) -> list[int]:
+        """Unlease every pending alert; return the chats they were for."""
+        claimed = await self._session.execute(
+            select(OutboxMessage.chat_id)
+            .where(OutboxMessage.claimed_by.is_not(None), OutboxMessage.status == PENDING)
+            .distinct()
+        )
+        chat_ids = [int(c) for c in claimed.scalars()]
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.claimed_by.is_not(None), OutboxMessage.status == PENDING)
+            .values(claimed_by=None, claimed_until=None)
+        )
+        return chat_ids
 
     async def pending_for(
         self, chat_id: int, topic: int, now: datetime, limit: int

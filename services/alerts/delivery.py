@@ -63,6 +63,11 @@ class AlertSender(Protocol):
     ) -> SendResult: ...
 
 
+def spacing(kind: str) -> timedelta:
+    """How long a chat of this kind waits between two alerts."""
+    return PRIVATE_SPACING if kind == "private" else GROUP_SPACING
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff for network errors: 5 s, 10 s, 20 s ... capped at 30 minutes."""
     return timedelta(seconds=min(5 * 2**attempts, 1800))
@@ -122,6 +127,19 @@ class DeliveryWorker:
                 break
             sent += await self._deliver(row)
         return sent
+
+    async def release_stale_claims(self) -> int:
+        """Free the claims a dead sender left behind; call only while no one else sends.
+
+        The dead sender may have sent its message in flight without recording it, so each
+        chat it held waits out its spacing again before anything else goes to it: a repeat
+        (at most that one message) is allowed, tripping Telegram's per-chat limit is not.
+        """
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            chat_ids = await OutboxRepository(session).release_all_claims()
+            await ChatRepository(session).hold_back(chat_ids, lambda kind: now + spacing(kind))
+        return len(chat_ids)
 
     async def _release(self, rows: Sequence[Claimed]) -> None:
         async with self._sessions.begin() as session:
@@ -193,8 +211,7 @@ class DeliveryWorker:
                 await SubscriptionRepository(session).move_topic(chat_id, first.topic, topic)
             if result.outcome is Outcome.SENT:
                 await outbox.finish(ids, SENT, now)
-                spacing = PRIVATE_SPACING if kind == "private" else GROUP_SPACING
-                await chats.set_next_send(chat_id, now + spacing)
+                await chats.set_next_send(chat_id, now + spacing(kind))
                 return 1
             if result.outcome is Outcome.RETRY_AFTER:
                 self._rate.pause(result.retry_after)

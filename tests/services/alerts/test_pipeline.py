@@ -225,6 +225,31 @@ async def test_a_dead_workers_claims_expire_and_are_sent_once(pipeline: Pipeline
     assert await pipeline.worker.deliver_once() == 0
 
 
+async def test_released_claims_wait_out_each_chats_spacing(pipeline: Pipeline) -> None:
+    """After a crash the message in flight may already have gone: no second one within 1 s/3 s."""
+    from storage.alerts import OutboxRepository
+
+    await pipeline.subscriptions.subscribe(ALICE, 0, "", 1)
+    await pipeline.subscriptions.subscribe(GROUP, 0, "", 2)
+    await pipeline.publish("Crash test")
+    await pipeline.matcher.run_once()
+    async with pipeline.sessions.begin() as session:
+        claimed = await OutboxRepository(session).claim(
+            "dead", pipeline.clock.now, pipeline.clock.now + timedelta(minutes=5), 10
+        )
+    assert len(claimed) == 2
+
+    assert await pipeline.worker.release_stale_claims() == 2
+    assert await pipeline.worker.deliver_once() == 0  # both chats wait out their spacing
+    pipeline.clock.now += timedelta(seconds=1)
+    assert await pipeline.worker.deliver_once() == 1  # the private chat: 1 s
+    assert [s.chat_id for s in pipeline.sender.sent] == [ALICE.id]
+    pipeline.clock.now += timedelta(seconds=2)
+    assert await pipeline.worker.deliver_once() == 1  # the group: 3 s
+    assert [s.chat_id for s in pipeline.sender.sent] == [ALICE.id, GROUP.id]
+    assert await pipeline.worker.release_stale_claims() == 0
+
+
 @pytest.mark.parametrize("engine_factory", ["postgres"], indirect=True)
 async def test_concurrent_workers_on_postgres_never_send_twice(
     engine_factory: EngineFactory, clock: FixedClock, tmp_path: Path
