@@ -118,7 +118,7 @@ class AlertLoop:
         feeds = self._runtime.services.feeds
         while not lost.is_set():
             try:
-                for report in await feeds.poll_due():
+                for report in await feeds.poll_due(stop=lost):
                     if report.status == "error":
                         log.warning("feed %s: %s", report.url, report.error)
                     elif report.added:

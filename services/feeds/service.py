@@ -98,6 +98,7 @@ class FeedService:
         self._clock = clock
         self._allowed_hosts = allowed_hosts
         self._resolver = resolver
+        self._concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
 
     async def add(self, url: str, interval: timedelta = DEFAULT_INTERVAL) -> AddResult:
@@ -125,12 +126,38 @@ class FeedService:
         async with self._sessions.begin() as session:
             return await FeedRepository(session).remove(feed_id)
 
-    async def poll_due(self, limit: int = 100) -> list[PollReport]:
-        """Poll every feed whose time has come (a few at a time); return what happened."""
-        now = self._clock()
-        async with self._sessions.begin() as session:
-            feeds = await FeedRepository(session).claim_due(now, now + POLL_LEASE, limit)
-        return list(await asyncio.gather(*(self._poll_limited(feed) for feed in feeds)))
+    async def poll_due(
+        self, limit: int = 1000, stop: asyncio.Event | None = None
+    ) -> list[PollReport]:
+        """Poll the feeds whose time has come, a few at a time; return what happened.
+
+        Due feeds are claimed one by one as polls finish, not in fixed batches: a slow or
+        hanging feed then holds up only its own slot, not a batch waiting for its slowest
+        member. At most ``limit`` feeds per call; once ``stop`` is set nothing new starts
+        and the polls under way finish.
+        """
+        reports: list[PollReport] = []
+        running: set[asyncio.Task[PollReport]] = set()
+        claimed = 0
+        try:
+            while True:
+                free = min(self._concurrency - len(running), limit - claimed)
+                if free > 0 and not (stop is not None and stop.is_set()):
+                    now = self._clock()
+                    async with self._sessions.begin() as session:
+                        feeds = await FeedRepository(session).claim_due(
+                            now, now + POLL_LEASE, free
+                        )
+                    claimed += len(feeds)
+                    running.update(asyncio.create_task(self._poll_limited(f)) for f in feeds)
+                if not running:
+                    return reports
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                reports.extend(task.result() for task in done)
+        finally:
+            for task in running:  # only when cancelled: their leases expire and they come back
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
 
     async def poll(self, feed_id: int | None = None) -> list[PollReport]:
         """Poll one feed now, or all of them, whatever their schedule."""

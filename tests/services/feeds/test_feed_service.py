@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -206,4 +207,79 @@ async def test_reordered_and_republished_entries_send_nothing_twice(
         site.responses.append(httpx.Response(200, content=rss(*order)))
         await feeds.poll_due()
     assert [t for t, notify in await events(sessions) if notify] == ["Beta"]
-    assert datetime.now(UTC)  # the poller used only the injected clock above
+
+
+class HangingSite:
+    """Feeds on slow.example hang until released; every other host answers 304 at once."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.polled: list[str] = []
+        self.stop_on_slow: asyncio.Event | None = None  # set when slow.example is requested
+
+    async def handler(self, request: httpx.Request) -> httpx.Response:
+        self.polled.append(request.url.host)
+        if request.url.host == "slow.example":
+            if self.stop_on_slow is not None:
+                self.stop_on_slow.set()
+            await self.release.wait()
+        return httpx.Response(304)
+
+    def service(
+        self, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+    ) -> FeedService:
+        client = httpx.AsyncClient(transport=httpx.MockTransport(self.handler))
+        ingest = IngestService(sessions, clock=clock)
+        return FeedService(
+            sessions, ingest, client, clock=clock, resolver=public_dns, concurrency=2
+        )
+
+    async def wait_for_polls(self, count: int) -> None:
+        for _ in range(500):
+            if len(self.polled) >= count:
+                return
+            await asyncio.sleep(0.01)
+
+
+async def test_a_hanging_feed_holds_up_only_its_own_slot(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    site = HangingSite()
+    feeds = site.service(sessions, clock)
+    await feeds.add("https://slow.example/rss")  # due first, so claimed first
+    for n in range(30):
+        await feeds.add(f"https://fast{n}.example/rss")
+    polling = asyncio.create_task(feeds.poll_due())
+    await site.wait_for_polls(31)
+    assert len(site.polled) == 31 and not polling.done()  # the rest went through the other slot
+    site.release.set()
+    reports = await polling
+    assert [r.status for r in reports] == ["not_modified"] * 31
+    assert reports[-1].url == "https://slow.example/rss"
+
+
+async def test_once_stopped_no_new_poll_starts_and_those_under_way_finish(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    site = HangingSite()
+    feeds = site.service(sessions, clock)
+    await feeds.add("https://slow.example/rss")
+    for n in range(5):
+        await feeds.add(f"https://fast{n}.example/rss")
+    stop = asyncio.Event()
+    stop.set()
+    assert await feeds.poll_due(stop=stop) == []
+    stop.clear()
+    site.stop_on_slow = stop
+    polling = asyncio.create_task(feeds.poll_due(stop=stop))
+    await site.wait_for_polls(1)
+    await asyncio.sleep(0.05)
+    assert not polling.done()  # the slow feed, under way, is waited for
+    site.release.set()
+    reports = await polling
+    # The first claim took two feeds (two slots); the stop came while both were under way.
+    assert sorted(r.url for r in reports) == [
+        "https://fast0.example/rss",
+        "https://slow.example/rss",
+    ]
+    assert len(await feeds.poll_due()) == 4  # the rest are still due
