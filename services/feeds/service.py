@@ -145,9 +145,7 @@ class FeedService:
                 if free > 0 and not (stop is not None and stop.is_set()):
                     now = self._clock()
                     async with self._sessions.begin() as session:
-                        feeds = await FeedRepository(session).claim_due(
-                            now, now + POLL_LEASE, free
-                        )
+                        feeds = await FeedRepository(session).claim_due(now, now + POLL_LEASE, free)
                     claimed += len(feeds)
                     running.update(asyncio.create_task(self._poll_limited(f)) for f in feeds)
                 if not running:

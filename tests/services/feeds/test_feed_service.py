@@ -225,9 +225,7 @@ class HangingSite:
             await self.release.wait()
         return httpx.Response(304)
 
-    def service(
-        self, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
-    ) -> FeedService:
+    def service(self, sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> FeedService:
         client = httpx.AsyncClient(transport=httpx.MockTransport(self.handler))
         ingest = IngestService(sessions, clock=clock)
         return FeedService(
