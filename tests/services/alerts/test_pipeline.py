@@ -17,6 +17,7 @@ from services.alerts.ratelimit import TokenBucket
 from services.alerts.subscriptions import ChatRef, SubscriptionService
 from services.ingest import IngestService
 from services.parsing import RawArticle
+from storage.alerts import OutboxRepository
 from storage.models import OutboxMessage
 from storage.search_index import SearchIndex
 from tests.conftest import EngineFactory, FixedClock
@@ -56,6 +57,12 @@ class Pipeline:
         ]
         report = await self.ingest.ingest(items, notify=lambda _published: notify)
         return report.added_ids
+
+    async def claim_as(self, worker: str, *, lease: timedelta) -> int:
+        """Claim due alerts for another worker (one that then dies); return how many."""
+        now = self.clock.now
+        async with self.sessions.begin() as session:
+            return len(await OutboxRepository(session).claim(worker, now, now + lease, 10))
 
     async def statuses(self) -> list[tuple[int, int, str]]:
         async with self.sessions() as session:
@@ -212,13 +219,7 @@ async def test_a_dead_workers_claims_expire_and_are_sent_once(pipeline: Pipeline
     await pipeline.subscriptions.subscribe(ALICE, 0, "", 1)
     await pipeline.publish("Lease test")
     await pipeline.matcher.run_once()
-    async with pipeline.sessions.begin() as session:
-        from storage.alerts import OutboxRepository
-
-        claimed = await OutboxRepository(session).claim(
-            "dead", pipeline.clock.now, pipeline.clock.now + timedelta(seconds=30), 10
-        )
-    assert len(claimed) == 1
+    assert await pipeline.claim_as("dead", lease=timedelta(seconds=30)) == 1
     assert await pipeline.worker.deliver_once() == 0  # leased by the dead worker
     pipeline.clock.now += timedelta(seconds=31)
     assert await pipeline.worker.deliver_once() == 1
@@ -227,17 +228,11 @@ async def test_a_dead_workers_claims_expire_and_are_sent_once(pipeline: Pipeline
 
 async def test_released_claims_wait_out_each_chats_spacing(pipeline: Pipeline) -> None:
     """After a crash the message in flight may already have gone: no second one within 1 s/3 s."""
-    from storage.alerts import OutboxRepository
-
     await pipeline.subscriptions.subscribe(ALICE, 0, "", 1)
     await pipeline.subscriptions.subscribe(GROUP, 0, "", 2)
     await pipeline.publish("Crash test")
     await pipeline.matcher.run_once()
-    async with pipeline.sessions.begin() as session:
-        claimed = await OutboxRepository(session).claim(
-            "dead", pipeline.clock.now, pipeline.clock.now + timedelta(minutes=5), 10
-        )
-    assert len(claimed) == 2
+    assert await pipeline.claim_as("dead", lease=timedelta(minutes=5)) == 2
 
     assert await pipeline.worker.release_stale_claims() == 2
     assert await pipeline.worker.deliver_once() == 0  # both chats wait out their spacing
