@@ -271,18 +271,13 @@ class OutboxRepository:
 
     async def release_all_claims(self) -> list[int]:
         """Unlease every pending alert; return the chats they were for."""
-        claimed = await self._session.execute(
-            select(OutboxMessage.chat_id)
-            .where(OutboxMessage.claimed_by.is_not(None), OutboxMessage.status == PENDING)
-            .distinct()
-        )
-        chat_ids = [int(c) for c in claimed.scalars()]
-        await self._session.execute(
+        released = await self._session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.claimed_by.is_not(None), OutboxMessage.status == PENDING)
             .values(claimed_by=None, claimed_until=None)
+            .returning(OutboxMessage.chat_id)
         )
-        return chat_ids
+        return sorted({int(chat_id) for chat_id in released.scalars()})
 
     async def pending_for(
         self, chat_id: int, topic: int, now: datetime, limit: int

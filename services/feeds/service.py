@@ -98,6 +98,9 @@ class FeedService:
         self._clock = clock
         self._allowed_hosts = allowed_hosts
         self._resolver = resolver
+        # poll_due claims no more feeds than it can poll at once (a claimed feed waiting for
+        # a slot would hold a lease for nothing); the semaphore bounds poll() and poll_due()
+        # together when both run in one process.
         self._concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
 
