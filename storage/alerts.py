@@ -45,8 +45,11 @@ class ChatRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get(self, chat_id: int) -> Chat | None:
-        return await self._session.get(Chat, chat_id)
+    async def get(self, chat_id: int, *, lock: bool = False) -> Chat | None:
+        """The chat's row; ``lock``: held until the transaction ends (see ``ensure``)."""
+        if not lock:
+            return await self._session.get(Chat, chat_id)
+        return await self._session.get(Chat, chat_id, populate_existing=True, with_for_update=True)
 
     async def get_many(self, chat_ids: Iterable[int]) -> dict[int, Chat]:
         """The chats that exist among these ids, read in a few queries, not one per chat."""
@@ -60,7 +63,12 @@ class ChatRepository:
         return found
 
     async def ensure(self, chat_id: int, kind: str, title: str | None, at: datetime) -> Chat:
-        """The chat's row, created on first use."""
+        """The chat's row, created on first use and locked until the transaction ends.
+
+        Updates for one chat may be handled side by side (a double /subscribe, two processes):
+        the lock makes their read-then-write steps take turns. PostgreSQL locks the row;
+        SQLite has one writer at a time, and the insert below already made this one it.
+        """
         insert = _insert_ignoring_duplicates(self._session, Chat).values(
             id=chat_id,
             kind=kind,
@@ -71,7 +79,7 @@ class ChatRepository:
             created_at=at,
         )
         await self._session.execute(insert)
-        chat = await self._session.get(Chat, chat_id, populate_existing=True)
+        chat = await self.get(chat_id, lock=True)
         assert chat is not None
         return chat
 
@@ -94,27 +102,30 @@ class ChatRepository:
                 chat.next_send_at = moment
 
     async def migrate(self, old_id: int, new_id: int, at: datetime) -> None:
-        """Move a group's settings, subscriptions and pending alerts to its supergroup id."""
-        old = await self.get(old_id)
+        """Move a group's settings, subscriptions and pending alerts to its supergroup id.
+
+        Telegram sends two service messages for one upgrade, which may be handled at the
+        same moment: the old row's lock makes the second move wait for the first, and the
+        new row is inserted-or-left-alone, so the second finds nothing left to move.
+        """
+        old = await self.get(old_id, lock=True)
         if old is None:
             return
-        if await self.get(new_id) is None:
-            self._session.add(
-                Chat(
-                    id=new_id,
-                    kind="supergroup",
-                    title=old.title,
-                    active=True,
-                    paused_reason=None,
-                    digest=old.digest,
-                    quiet_start=old.quiet_start,
-                    quiet_end=old.quiet_end,
-                    timezone=old.timezone,
-                    next_send_at=None,
-                    created_at=at,
-                )
+        await self._session.execute(
+            _insert_ignoring_duplicates(self._session, Chat).values(
+                id=new_id,
+                kind="supergroup",
+                title=old.title,
+                active=True,
+                paused_reason=None,
+                digest=old.digest,
+                quiet_start=old.quiet_start,
+                quiet_end=old.quiet_end,
+                timezone=old.timezone,
+                next_send_at=None,
+                created_at=at,
             )
-            await self._session.flush()
+        )
         await self._session.execute(
             update(Subscription).where(Subscription.chat_id == old_id).values(chat_id=new_id)
         )

@@ -62,12 +62,19 @@ async def running_bot(
     clock: FixedClock | None = None,
     alert_loop: bool = True,
     admins: frozenset[int] = frozenset(),
+    database_url: str | None = None,
 ) -> AsyncIterator[BotHarness]:
-    """The bot, started; ``alert_loop=False`` leaves matching and delivery to the test."""
+    """The bot, started; ``alert_loop=False`` leaves matching and delivery to the test.
+
+    ``database_url``: another database than the SQLite file in ``tmp_path``.
+    """
     api = api or FakeBotApi()
     clock = clock or FixedClock()
+    settings = settings_for(tmp_path)
+    if database_url is not None:
+        settings = replace(settings, database_url=database_url)
     app = build_application(
-        replace(settings_for(tmp_path), alerts_in_bot=alert_loop, admin_user_ids=admins),
+        replace(settings, alerts_in_bot=alert_loop, admin_user_ids=admins),
         request=FakeRequest(api),
         get_updates_request=FakeRequest(api),
         clock=clock,
