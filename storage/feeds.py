@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import insert_unless_present
 from storage.models import Feed
 
 
@@ -14,18 +15,26 @@ class FeedRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, url: str, at: datetime, interval_seconds: int) -> Feed:
-        feed = Feed(
-            url=url,
-            added_at=at,
-            next_poll_at=at,
-            interval_seconds=interval_seconds,
-            active=True,
-            consecutive_errors=0,
+    async def add_unless_present(
+        self, url: str, at: datetime, interval_seconds: int
+    ) -> tuple[Feed, bool]:
+        """The feed with this URL, added now unless there; True when added by this call."""
+        added = await self._session.execute(
+            insert_unless_present(self._session, Feed)
+            .values(
+                url=url,
+                added_at=at,
+                next_poll_at=at,
+                interval_seconds=interval_seconds,
+                active=True,
+                consecutive_errors=0,
+            )
+            .returning(Feed.id)
         )
-        self._session.add(feed)
-        await self._session.flush()
-        return feed
+        created = added.scalar_one_or_none() is not None
+        feed = await self.by_url(url)
+        assert feed is not None
+        return feed, created
 
     async def by_url(self, url: str) -> Feed | None:
         return (

@@ -113,12 +113,10 @@ class FeedService:
         except FeedUrlRefused as refusal:
             return AddResult(None, refusal=str(refusal))
         async with self._sessions.begin() as session:
-            repo = FeedRepository(session)
-            existing = await repo.by_url(normalised)
-            if existing is not None:
-                return AddResult(_view(existing))
-            feed = await repo.add(normalised, self._clock(), int(interval.total_seconds()))
-            return AddResult(_view(feed), created=True)
+            feed, created = await FeedRepository(session).add_unless_present(
+                normalised, self._clock(), int(interval.total_seconds())
+            )
+            return AddResult(_view(feed), created=created)
 
     async def list_feeds(self) -> list[FeedView]:
         async with self._sessions() as session:

@@ -7,12 +7,17 @@ they start together; the outcome must be the same as handling them one after the
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+
+import httpx
 
 from services.alerts.subscriptions import (
     MAX_SUBSCRIPTIONS_PER_CHAT,
     ChatRef,
     SubscriptionService,
 )
+from services.feeds.service import FeedService
+from services.ingest import IngestService
 from storage.db import create_session_factory
 from storage.search_index import SearchIndex
 from tests.conftest import EngineFactory, FixedClock
@@ -112,3 +117,25 @@ async def test_leaving_and_migrating_at_once_leaves_one_consistent_state(
     )
     assert len(await first.list_for_chat(-100950)) == 1
     assert not (await first.settings(group.id)).active
+
+
+async def test_the_same_feed_added_twice_at_once_is_stored_once(
+    engine_factory: EngineFactory, clock: FixedClock
+) -> None:
+    async def public_dns(host: str, port: int) -> Sequence[str]:
+        return ["93.184.216.34"]
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(304)))
+    racers = []
+    for _ in range(2):
+        sessions = create_session_factory(engine_factory.new())
+        ingest = IngestService(sessions, clock=clock)
+        racers.append(FeedService(sessions, ingest, client, clock=clock, resolver=public_dns))
+    for round_ in range(ROUNDS):
+        url = f"https://news.example/{round_}.xml"
+        results = await asyncio.gather(*(racer.add(url) for racer in racers))
+        assert {r.feed.id for r in results if r.feed is not None} == {
+            f.id for f in await racers[0].list_feeds() if f.url == url
+        }
+        assert sorted(r.created for r in results) == [False, True]
+    await client.aclose()
