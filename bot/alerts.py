@@ -25,6 +25,7 @@ from services.alerts.ratelimit import (
     SendWindow,
     TokenBucket,
 )
+from storage.db import OutageLog
 from storage.leader import LeaderLock
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,17 @@ class AlertLoop:
         await self._leader.release()
 
     async def _run(self) -> None:
+        outage = OutageLog(log, "leader election")
         while not self._stop.is_set():
-            if await self._leader.try_acquire():
+            try:
+                leading = await self._leader.try_acquire()
+            except Exception as error:  # the loop must outlive a database restart
+                if not outage.failed(error):
+                    log.exception("asking for the leader lock failed; retrying")
+                leading = False
+            else:
+                outage.succeeded()
+            if leading:
                 log.info("this process now matches and delivers alerts")
                 await self._lead()
             with contextlib.suppress(TimeoutError):
@@ -104,11 +114,14 @@ class AlertLoop:
                 await asyncio.wait_for(self._stop.wait(), LEADER_RETRY_SECONDS)
 
     async def _match_forever(self, lost: asyncio.Event) -> None:
+        outage = OutageLog(log, "matching new articles")
         while not lost.is_set():
             try:
                 queued = await self._matcher.run_once()
-            except Exception:
-                log.exception("matching new articles failed; retrying")
+                outage.succeeded()
+            except Exception as error:
+                if not outage.failed(error):
+                    log.exception("matching new articles failed; retrying")
                 queued = 0
             if queued == 0:
                 with contextlib.suppress(TimeoutError):

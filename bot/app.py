@@ -16,6 +16,7 @@ from bot.runtime import Runtime, utc_now
 from bot.settings import Settings
 from handlers.context import BotData, NewsContext
 from handlers.sender import TelegramAlertSender
+from storage.db import OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,16 @@ def build_application(
         if jobs is None:
             return
 
+        index_outage = OutageLog(log, "following new articles into the search index")
+
         async def follow_index(_: NewsContext) -> None:
-            await runtime.follower.catch_up()
+            try:
+                await runtime.follower.catch_up()
+            except Exception as error:
+                if not index_outage.failed(error):
+                    raise
+            else:
+                index_outage.succeeded()
 
         async def prune_sessions(_: NewsContext) -> None:
             await runtime.services.paging.prune()

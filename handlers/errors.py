@@ -8,18 +8,26 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from handlers.context import NewsContext
-from handlers.render import SORRY
+from handlers.render import SORRY, UNAVAILABLE
+from storage.db import describe, storage_fault
 
 log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: NewsContext) -> None:
-    log.error("error while handling an update", exc_info=context.error)
+    error = context.error
+    fault = storage_fault(error) if error is not None else None
+    if error is not None and fault is not None:
+        # A database restart or a busy or full disk: expected now and then, and no bug.
+        log.warning("could not answer an update: the database is %s (%s)", fault, describe(error))
+    else:
+        log.error("error while handling an update", exc_info=error)
     if not isinstance(update, Update):
         return
+    apology = SORRY if fault is None else UNAVAILABLE
     if update.callback_query is not None:
         try:
-            await update.callback_query.answer(SORRY, show_alert=True)
+            await update.callback_query.answer(apology, show_alert=True)
         except TelegramError:
             log.warning("could not tell the user about the error", exc_info=True)
         return
@@ -27,6 +35,6 @@ async def on_error(update: object, context: NewsContext) -> None:
     if message is None:
         return
     try:
-        await message.reply_text(SORRY, do_quote=False)
+        await message.reply_text(apology, do_quote=False)
     except TelegramError:
         log.warning("could not tell the user about the error", exc_info=True)

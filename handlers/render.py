@@ -180,3 +180,4 @@ def render_help(bot_username: str) -> str:
 
 
 SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
+UNAVAILABLE = "Sorry, the archive is not answering right now. Please try again in a minute."

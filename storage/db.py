@@ -1,15 +1,22 @@
-"""Engine and session factories, and schema migration on start-up."""
+"""Engine and session factories, schema migration on start-up, and telling faults apart."""
 
 from __future__ import annotations
 
+import errno
+import logging
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -63,3 +70,101 @@ def _upgrade(connection: Connection) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+Fault = Literal["unreachable", "busy", "full"]
+_UNREACHABLE_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.EPIPE, errno.EHOSTUNREACH}
+# PostgreSQL: connection exceptions, shut down / starting up, out of resources.
+_PG_UNREACHABLE = ("08", "57P01", "57P02", "57P03", "53300")
+_PG_FULL = "53100"
+
+
+def storage_fault(error: BaseException) -> Fault | None:
+    """What the database could not do just now, when that is a fault of the moment (to
+    report plainly and retry) rather than a bug (to report with its traceback).
+
+    "unreachable": the server is down, restarting or the connection was lost; "busy": SQLite
+    stayed locked past its timeout; "full": no space left for the write. None: anything else.
+    """
+    for cause in _causes(error):
+        if isinstance(cause, DBAPIError) and (
+            cause.connection_invalidated or isinstance(cause, SAInterfaceError)
+        ):
+            return "unreachable"
+        if isinstance(cause, sqlite3.OperationalError):
+            code = getattr(cause, "sqlite_errorcode", None)
+            if code == sqlite3.SQLITE_FULL:
+                return "full"
+            if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                return "busy"
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str):
+            if sqlstate == _PG_FULL:
+                return "full"
+            if sqlstate.startswith(_PG_UNREACHABLE):
+                return "unreachable"
+        if isinstance(cause, asyncpg.InterfaceError | asyncpg.exceptions.InternalClientError):
+            return "unreachable"  # the connection broke under a query; a new one will do
+        if isinstance(cause, OSError):
+            if cause.errno == errno.ENOSPC:
+                return "full"
+            if isinstance(cause, ConnectionError | TimeoutError) or (
+                cause.errno in _UNREACHABLE_ERRNOS
+            ):
+                return "unreachable"
+    return None
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        cause = pending.pop()
+        if cause is None or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        yield cause
+        orig = getattr(cause, "orig", None)
+        pending += [
+            cause.__cause__,
+            cause.__context__,
+            orig if isinstance(orig, BaseException) else None,
+        ]
+
+
+class OutageLog:
+    """Reports a database outage in one line when it starts and one when it ends.
+
+    A loop that retries every half second would otherwise log a traceback each time.
+    """
+
+    def __init__(self, logger: logging.Logger, what: str) -> None:
+        self._log = logger
+        self._what = what
+        self._down = False
+
+    def failed(self, error: BaseException) -> bool:
+        """True when ``error`` is a storage fault (reported, once); False: a bug to raise."""
+        fault = storage_fault(error)
+        if fault is None:
+            return False
+        if not self._down:
+            self._down = True
+            self._log.warning(
+                "%s paused: the database is %s (%s); retrying",
+                self._what,
+                fault,
+                describe(error),
+            )
+        return True
+
+    def succeeded(self) -> None:
+        if self._down:
+            self._down = False
+            self._log.info("%s resumed: the database answers again", self._what)
+
+
+def describe(error: BaseException) -> str:
+    """The error's first line, without SQLAlchemy's statement and parameters."""
+    text = str(getattr(error, "orig", None) or error) or type(error).__name__
+    return text.strip().splitlines()[0][:200]

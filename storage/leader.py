@@ -46,9 +46,10 @@ class LeaderLock:
                 await self._connection.execute(
                     text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY}
                 )
-            except DBAPIError:
-                log.warning("could not release the leader lock cleanly", exc_info=True)
-            await self._connection.close()
+            except (DBAPIError, OSError):
+                # A lost connection took the lock with it: nothing is left to release.
+                log.info("the leader lock's connection was already gone")
+            await _close(self._connection)
             self._connection = None
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)
@@ -56,6 +57,7 @@ class LeaderLock:
             self._file = None
 
     async def _acquire_advisory(self) -> bool:
+        """Ask for the lock on a connection of its own (errors reach the caller, to retry)."""
         connection = await self._engine.connect()
         try:
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -65,9 +67,9 @@ class LeaderLock:
             if result.scalar_one():
                 self._connection = connection
                 return True
-        except DBAPIError:
-            log.warning("could not ask for the leader lock", exc_info=True)
-        await connection.close()
+        finally:
+            if self._connection is not connection:
+                await _close(connection)
         return False
 
     async def _still_held(self) -> bool:
@@ -75,9 +77,9 @@ class LeaderLock:
             return True
         try:
             await self._connection.execute(text("SELECT 1"))
-        except DBAPIError:
+        except (DBAPIError, OSError):
             log.warning("lost the database connection that held the leader lock")
-            await self._connection.close()
+            await _close(self._connection)
             self._connection = None
             return False
         return True
@@ -95,6 +97,14 @@ class LeaderLock:
         handle.flush()
         self._file = handle
         return True
+
+
+async def _close(connection: AsyncConnection) -> None:
+    """Close a connection that may already be broken (then it is simply dropped)."""
+    try:
+        await connection.close()
+    except (DBAPIError, OSError):
+        await connection.invalidate()
 
 
 def _lock_path(engine: AsyncEngine) -> Path:

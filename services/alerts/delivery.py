@@ -28,6 +28,7 @@ from storage.alerts import (
     SubscriptionRepository,
 )
 from storage.articles import ArticleRepository
+from storage.db import OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +104,14 @@ class DeliveryWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until ``stop`` is set; the message in flight is always finished first."""
+        outage = OutageLog(log, "alert delivery")
         while not stop.is_set():
             try:
                 sent = await self.deliver_once(stop)
-            except Exception:
-                log.exception("alert delivery failed; retrying shortly")
+                outage.succeeded()
+            except Exception as error:
+                if not outage.failed(error):
+                    log.exception("alert delivery failed; retrying shortly")
                 sent = 0
             if sent == 0:
                 with contextlib.suppress(TimeoutError):
