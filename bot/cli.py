@@ -17,12 +17,20 @@ from typing import TextIO
 from bot.logs import configure_logging
 from bot.runtime import Runtime, utc_now
 from bot.settings import Settings, SettingsError
-from services.ingest import IngestReport, IngestService
+from services.ingest import IngestInterrupted, IngestReport, IngestService
 from services.parsing import RawArticle, Rejected, parse_file
 from services.search import SearchHit
 from services.summarize import summarize
+from storage.db import describe, storage_fault
 
 EXIT_USAGE = 2
+EXIT_STORAGE = 1
+# What an operator can do about each kind of database fault (see storage.db.storage_fault).
+_FAULT_ADVICE = {
+    "full": "the disk holding the database is full: free some space and run it again",
+    "unreachable": "the database cannot be reached: check that it is running and DATABASE_URL",
+    "busy": "the database stayed locked by another process: try again once it is done",
+}
 PARALLEL_INGEST_BYTES = 2_000_000
 
 
@@ -39,6 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a database fault is the operator's to fix, not a bug
+        fault = storage_fault(error)
+        if fault is None:
+            raise
+        print(f"newsbot: {_FAULT_ADVICE[fault]} ({describe(error)})", file=sys.stderr)
+        return EXIT_STORAGE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -190,7 +204,13 @@ async def _ingest_async(settings: Settings, paths: Sequence[Path], out: TextIO, 
             err.flush()
 
     try:
-        report = await ingest.ingest(_parsed(files), on_progress=progress)
+        try:
+            report = await ingest.ingest(_parsed(files), on_progress=progress)
+        except IngestInterrupted as stopped:
+            if show_progress:
+                err.write("\n")
+            _explain_interrupted(stopped, err)
+            return EXIT_STORAGE
         if show_progress:
             err.write("\n")
         sync = await runtime.follower.catch_up()
@@ -209,6 +229,17 @@ async def _ingest_async(settings: Settings, paths: Sequence[Path], out: TextIO, 
     if sync.busy:
         print("the running bot will index the new articles within a second", file=out)
     return 0 if report.seen else 1
+
+
+def _explain_interrupted(stopped: IngestInterrupted, err: TextIO) -> None:
+    done = stopped.report
+    print(
+        f"newsbot: stopped: {_FAULT_ADVICE[stopped.fault]} ({stopped.detail}).\n"
+        f"Stored before that: added {done.added}, updated {done.updated}, "
+        f"skipped {done.skipped}; the batch being written when it happened was not kept.\n"
+        "Running the same command again is safe: what is stored already is skipped.",
+        file=err,
+    )
 
 
 def _summarize(_settings: Settings, args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from services.summarize import summarize
 from services.text import clean_title, join_paragraphs
 from services.urls import canonicalize_url
 from storage.articles import ArticleRepository
+from storage.db import Fault, describe, storage_fault
 
 SUMMARY_MAX_CHARS = 400
 _WORD = re.compile(r"\w+")
@@ -50,6 +51,21 @@ class IngestReport:
     @property
     def seen(self) -> int:
         return self.added + self.updated + self.skipped + len(self.rejected)
+
+
+class IngestInterrupted(Exception):
+    """The database refused a write (its disk full, its server gone): the load stopped.
+
+    Each batch is one transaction, so the batches before were stored whole and the one being
+    written left nothing behind; ``report`` counts what was stored. Loading the same files
+    again is safe: what is stored already is skipped.
+    """
+
+    def __init__(self, report: IngestReport, fault: Fault, detail: str) -> None:
+        super().__init__(f"the database is {fault}: {detail}")
+        self.report = report
+        self.fault = fault
+        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,15 +153,24 @@ class IngestService:
         loop = asyncio.get_running_loop()
         # Batches are prepared ahead (in other processes, given a pool) and stored in order.
         in_flight: deque[asyncio.Future[list[PreparedArticle | Rejected]]] = deque()
-        for batch in _batches(iter(items), self._batch_size):
-            if self._executor is None:
-                in_flight.append(_done(loop, prepare_batch(batch)))
-            else:
-                in_flight.append(loop.run_in_executor(self._executor, prepare_batch, batch))
-            if len(in_flight) > PREPARE_AHEAD:
+        try:
+            for batch in _batches(iter(items), self._batch_size):
+                if self._executor is None:
+                    in_flight.append(_done(loop, prepare_batch(batch)))
+                else:
+                    in_flight.append(loop.run_in_executor(self._executor, prepare_batch, batch))
+                if len(in_flight) > PREPARE_AHEAD:
+                    prepared = await in_flight.popleft()
+                    await self._store_prepared(prepared, report, on_progress, notify)
+            while in_flight:
                 await self._store_prepared(await in_flight.popleft(), report, on_progress, notify)
-        while in_flight:
-            await self._store_prepared(await in_flight.popleft(), report, on_progress, notify)
+        except Exception as error:
+            fault = storage_fault(error)
+            if fault is None:
+                raise
+            for waiting in in_flight:
+                waiting.cancel()
+            raise IngestInterrupted(report, fault, describe(error)) from error
         return report
 
     async def _store_prepared(
