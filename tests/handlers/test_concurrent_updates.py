@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from handlers.render import SORRY
+from services.parsing import RawArticle
 from tests.conftest import POSTGRES_URL
 from tests.handlers.harness import BotHarness, running_bot
 from tests.helpers.postgres import fresh_database
@@ -117,4 +118,26 @@ async def test_a_double_tap_on_unsubscribe_removes_once_and_answers_both(
     assert await bot.services.subscriptions.list_for_chat(chat) == [second]
     answers = sorted(str(a.params["text"]) for a in bot.replies("answerCallbackQuery"))
     assert answers == ["That subscription was already gone.", "Unsubscribed."]
+    assert_no_errors(bot, caplog)
+
+
+async def test_a_double_tap_on_next_shows_the_next_page_once(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = 5200
+    await bot.load(
+        *(RawArticle(title=f"Election night {n}", body=f"Votes counted in {n}.") for n in range(8))
+    )
+    await bot.send(bot.api.updates.message_update("/search election", chat_id=chat, user_id=chat))
+    (next_button,) = bot.replies()[-1].params["reply_markup"]["inline_keyboard"][0]
+    sent = bot.api.sent_messages(chat)[-1]
+    tap = bot.api.updates.callback_query_update
+    await at_once(
+        bot,
+        tap(next_button["callback_data"], sent["message_id"], chat, chat, message_text="x"),
+        tap(next_button["callback_data"], sent["message_id"], chat, chat, message_text="x"),
+    )
+    (edit,) = bot.replies("editMessageText")  # the second edit changed nothing: refused
+    assert "Results 6–8" in edit.params["text"]
+    assert len(bot.replies("answerCallbackQuery")) == 2
     assert_no_errors(bot, caplog)
