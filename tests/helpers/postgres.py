@@ -1,6 +1,6 @@
 """PostgreSQL for tests that need a whole database or a whole server of their own.
 
-``fresh_database`` makes an empty database on the shared test server (a running bot needs a
+``create_database`` makes an empty database on the shared test server (a running bot needs a
 URL, which a schema-per-test cannot give). ``ThrowawayCluster`` is a private server on a free
 port, made with initdb in a temporary directory, that a test may stop and restart at will.
 """
@@ -15,33 +15,46 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 
-@asynccontextmanager
-async def fresh_database(server_url: str) -> AsyncIterator[str]:
-    """An empty database on the server of ``server_url`` (a SQLAlchemy URL), dropped after."""
+async def create_database(server_url: str) -> str:
+    """A new, empty database on the server of ``server_url`` (a SQLAlchemy URL); its URL."""
     name = f"newsbot_{uuid.uuid4().hex[:12]}"
-    admin_dsn = server_url.replace("+asyncpg", "")
-    admin = await asyncpg.connect(admin_dsn)
+    admin = await asyncpg.connect(server_url.replace("+asyncpg", ""))
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
     base, _, _ = server_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def drop_database(url: str) -> None:
+    base, _, name = url.rpartition("/")
+    admin = await asyncpg.connect(f"{base}/postgres".replace("+asyncpg", ""))
     try:
-        yield f"{base}/{name}"
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        admin = await asyncpg.connect(admin_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await admin.close()
+
+
+async def empty_tables(url: str) -> None:
+    """Empty every table of the database at ``url`` but the schema version."""
+    connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        tables = await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename <> 'alembic_version'"
+        )
+        if tables:
+            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+            await connection.execute(f"TRUNCATE {names} RESTART IDENTITY")
+    finally:
+        await connection.close()
 
 
 def postgres_binaries() -> Path | None:
