@@ -85,6 +85,9 @@ class AlertLoop:
             if leading:
                 log.info("this process now matches and delivers alerts")
                 await self._lead()
+                # Leadership ends when the lock's connection is lost (a database restart):
+                # ask again at once, so alerts pause no longer than the database does.
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), LEADER_RETRY_SECONDS)
 

@@ -97,13 +97,17 @@ def is_digest(call: ApiCall) -> bool:
 async def test_a_postgres_restart_loses_no_search_subscription_or_alert(
     cluster: ThrowawayCluster, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)
     engine = create_engine(cluster.url)
     sessions = create_session_factory(engine)
 
     async def outbox() -> list[tuple[str, int]]:
         async with sessions() as session:
             rows = await session.execute(select(OutboxMessage.status, OutboxMessage.article_id))
-            return [(status, article) for status, article in rows.all()]
+            return sorted((status, article) for status, article in rows.all())
+
+    async def outbox_is(expected: list[tuple[str, int]]) -> bool:
+        return sorted(await outbox()) == expected
 
     async def matcher_started() -> bool:
         async with sessions() as session:
@@ -125,10 +129,16 @@ async def test_a_postgres_restart_loses_no_search_subscription_or_alert(
             await bot.app.start()  # the job queue too: the index follower runs every 0.5 s
             try:
                 await cluster.stop()
-                # Whoever writes meanwhile is told, and nothing half-done is left behind.
+                # Whoever asks meanwhile is told, and nothing half-done is left behind.
                 assert await chat.say("/subscribe strike") == UNAVAILABLE
                 assert await chat.say("harbour strike") == UNAVAILABLE
-                await asyncio.sleep(1)  # the background loops meet the outage too
+                await eventually(
+                    lambda: (
+                        "alert delivery paused" in caplog.text
+                        and "matching new articles paused" in caplog.text
+                    ),
+                    "the background loops meeting the outage",
+                )
                 await cluster.start()
             finally:
                 await bot.app.stop()
@@ -137,13 +147,23 @@ async def test_a_postgres_restart_loses_no_search_subscription_or_alert(
             assert (await chat.say("/subscribe dock")).startswith("✅ Subscribed")
             listing = await chat.say("/subscriptions")
             assert "harbour" in listing and "dock" in listing and "strike" not in listing
+            (later,) = await bot.load(
+                RawArticle(title="Dock walkout spreads", body="Two more ports joined today.")
+            )
+            await eventually(
+                lambda: outbox_is([("pending", article), ("pending", later)]),
+                "the new article matched after the restart",
+            )
             bot.clock.now = bot.clock.now.replace(minute=0) + timedelta(hours=1)
             await bot.api.wait_for_calls("sendMessage", predicate=is_digest, within=WAIT)
-        assert await outbox() == [("sent", article)]
-        (alert,) = [c for c in bot.api.calls_to("sendMessage") if is_digest(c)]
-        assert alert.params["chat_id"] == PRIVATE and "Harbour strike" in alert.params["text"]
+        assert await outbox() == [("sent", article), ("sent", later)]
+        (digest,) = [c for c in bot.api.calls_to("sendMessage") if is_digest(c)]
+        assert digest.params["chat_id"] == PRIVATE
+        assert "Harbour strike" in digest.params["text"]
+        assert "Dock walkout spreads" in digest.params["text"]
         assert all(c.params.get("text") != SORRY for c in bot.api.calls)
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert "alert delivery resumed" in caplog.text
     finally:
         await engine.dispose()
 
