@@ -228,11 +228,11 @@ async def test_the_bot_keeps_answering_while_a_large_ingest_writes(
         chat = Chat(bot)
         await bot.load(RawArticle(title="Harbour strike", body="Dock workers walked out today."))
         await bot.app.start()  # the index follower job follows the ingest as it goes
+        ingest = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "ingest", str(corpus),
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
         try:
-            ingest = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "ingest", str(corpus),
-                env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            )  # fmt: skip
             await eventually(
                 lambda: article_count(settings.database_url), "the ingest's first batch"
             )
@@ -240,7 +240,8 @@ async def test_the_bot_keeps_answering_while_a_large_ingest_writes(
             round_ = 0
             stored = await article_count(settings.database_url)
             while ingest.returncode is None:
-                reply = await chat.say(f"/subscribe {WORDS[round_ % len(WORDS)]} extra{round_}")
+                # New subscriptions at first, then the same again: a write to the chat either way.
+                reply = await chat.say(f"/subscribe {WORDS[round_ % len(WORDS)]}")
                 assert reply.startswith("✅ Subscribed"), reply
                 assert "Harbour strike" in await chat.say("dock workers")
                 assert "Subscriptions of this chat" in await chat.say("/subscriptions")
@@ -251,6 +252,9 @@ async def test_the_bot_keeps_answering_while_a_large_ingest_writes(
                     await asyncio.wait_for(ingest.wait(), 0.05)
             out, err = await ingest.communicate()
         finally:
+            if ingest.returncode is None:  # the test failed midway: leave nothing running
+                ingest.kill()
+                await ingest.communicate()
             await bot.app.stop()
     assert ingest.returncode == 0, err.decode()
     assert "added 4000" in out.decode()
