@@ -7,13 +7,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, TypeHandler
 from telegram.request import BaseRequest
 
 import handlers
 from bot.alerts import AlertLoop
+from bot.logs import UpdateIds, current_update
 from bot.runtime import Runtime, utc_now
 from bot.settings import Settings
+from bot.startup import keep_trying
 from handlers.context import BotData, NewsContext
 from handlers.sender import TelegramAlertSender
 from storage.db import OutageLog
@@ -27,6 +30,8 @@ NewsApplication = Application[
 INDEX_FOLLOW_SECONDS = 0.5
 PRUNE_SESSIONS_SECONDS = 6 * 3600
 CONCURRENT_UPDATES = 16
+# Before every other handler group, so each log line about an update can name it.
+LOG_CONTEXT_GROUP = -1000
 
 
 def build_application(
@@ -52,8 +57,19 @@ def build_application(
         builder = builder.base_file_url(settings.telegram_api_base_file_url)
     if request is not None:
         builder = builder.request(request)
+    else:
+        timeout = settings.telegram_timeout
+        builder = builder.connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
+    else:
+        # The long poll's own wait is added to this read timeout by python-telegram-bot.
+        timeout = settings.telegram_timeout
+        builder = (
+            builder.get_updates_connect_timeout(timeout)
+            .get_updates_read_timeout(timeout)
+            .get_updates_write_timeout(timeout)
+        )
 
     opened: list[Runtime] = []  # the runtime lives from post_init to post_shutdown
     alert_loops: list[AlertLoop] = []
@@ -63,7 +79,11 @@ def build_application(
         opened.append(runtime)
         application.bot_data.services = runtime.services
         application.bot_data.admin_user_ids = settings.admin_user_ids
-        await application.bot.set_my_commands(handlers.COMMANDS)
+        await keep_trying(
+            lambda: application.bot.set_my_commands(handlers.COMMANDS),
+            what="setMyCommands",
+            settings=settings,
+        )
         jobs = application.job_queue
         if jobs is None:
             return
@@ -100,5 +120,11 @@ def build_application(
 
     builder = builder.post_init(post_init).post_stop(post_stop).post_shutdown(post_shutdown)
     application: NewsApplication = builder.build()
+    application.add_handler(TypeHandler(Update, _remember_update), group=LOG_CONTEXT_GROUP)
     handlers.register(application)
     return application
+
+
+async def _remember_update(update: Update, _: NewsContext) -> None:
+    chat = update.effective_chat
+    current_update.set(UpdateIds(update.update_id, chat.id if chat else None))

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.logs import configure_logging
 from bot.runtime import Runtime, utc_now
@@ -31,6 +31,8 @@ _FAULT_ADVICE = {
     "unreachable": "the database cannot be reached: check that it is running and DATABASE_URL",
     "busy": "the database stayed locked by another process: try again once it is done",
 }
+EXIT_FAILURE = 1
+VERBOSITY = ("INFO", "DEBUG")  # -v, -vv
 PARALLEL_INGEST_BYTES = 2_000_000
 
 
@@ -40,9 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         token = settings.telegram_bot_token
-        configure_logging(settings.log_level, [token.reveal()] if token else [])
+        configure_logging(
+            log_level(settings, args), [token.reveal()] if token else [], fmt=settings.log_format
+        )
         return int(args.handler(settings, args))
-    except SettingsError as error:
+    except SettingsError as error:  # TokenRefused included: the message says what to do
         print(f"newsbot: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -55,12 +59,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_STORAGE
 
 
+def log_level(settings: Settings, args: argparse.Namespace) -> str:
+    """-v / -vv win, then LOG_LEVEL; else INFO for the services, WARNING for one-shot commands."""
+    if args.verbose:
+        return VERBOSITY[min(args.verbose, len(VERBOSITY)) - 1]
+    if settings.log_level:
+        return settings.log_level
+    return "INFO" if args.service else "WARNING"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsbot", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    verbosity = argparse.ArgumentParser(add_help=False)
+    verbosity.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="log more: -v for INFO, -vv for DEBUG (or set LOG_LEVEL)",
+    )
+    parser = argparse.ArgumentParser(prog="newsbot", description=__doc__, parents=[verbosity])
+    parser.set_defaults(verbose=0, service=False)
+    commands = _Commands(parser.add_subparsers(required=True, metavar="COMMAND"), verbosity)
 
     run = commands.add_parser("run", help="run the bot (long polling)")
-    run.set_defaults(handler=_run)
+    run.set_defaults(handler=_run, service=True)
 
     ingest = commands.add_parser("ingest", help="load articles from files")
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -80,10 +102,10 @@ def _parser() -> argparse.ArgumentParser:
     reindex.set_defaults(handler=_reindex)
 
     worker = commands.add_parser("worker", help="match and send alerts and poll feeds, no chat")
-    worker.set_defaults(handler=_worker)
+    worker.set_defaults(handler=_worker, service=True)
 
     feeds = commands.add_parser("feeds", help="manage RSS/Atom feeds")
-    feed_commands = feeds.add_subparsers(required=True, metavar="ACTION")
+    feed_commands = _Commands(feeds.add_subparsers(required=True, metavar="ACTION"), verbosity)
     add = feed_commands.add_parser("add", help="add a feed")
     add.add_argument("url")
     add.add_argument("--interval", type=int, default=10, metavar="MINUTES")
@@ -99,14 +121,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Commands:
+    """Sub-commands that also take -v after their name (``newsbot search -v ...``)."""
+
+    def __init__(
+        self, actions: argparse._SubParsersAction[argparse.ArgumentParser], *parents: Any
+    ) -> None:
+        self._actions = actions
+        self._parents = list(parents)
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return self._actions.add_parser(name, parents=self._parents, **kwargs)
+
+
 def _run(settings: Settings, _args: argparse.Namespace) -> int:
-    from telegram import Update
+    from telegram.error import TelegramError
 
-    from bot.app import build_application
+    from bot.serve import run_bot
 
-    application = build_application(settings)
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
-    return 0
+    try:
+        return run_bot(settings)
+    except TelegramError as error:  # none expected: start-up retries network errors itself
+        print(f"newsbot: Telegram refused to start the bot: {error.message}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 def _worker(settings: Settings, _args: argparse.Namespace) -> int:
@@ -305,14 +342,18 @@ def _reindex(settings: Settings, _args: argparse.Namespace) -> int:
     async def rebuild() -> int:
         runtime = await Runtime.open(settings, catch_up=False)
         try:
-            return await runtime.follower.rebuild(
-                lambda n: print(f"\r{n:,} articles indexed", end="", file=sys.stderr)
-            )
+            return await runtime.follower.rebuild(progress)
         finally:
             await runtime.close()
 
+    def progress(count: int) -> None:
+        if sys.stderr.isatty():  # a progress line is for a person watching, not for a log
+            print(f"\r{count:,} articles indexed", end="", file=sys.stderr, flush=True)
+
     count = asyncio.run(rebuild())
-    print(f"\nindexed {count} articles")
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"indexed {count} articles")
     return 0
 
 

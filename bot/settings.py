@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///newsbot.db"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -46,7 +48,11 @@ class Settings:
     telegram_api_base_file_url: str | None = None
     search_index_dir: Path | None = None
     admin_user_ids: frozenset[int] = field(default_factory=frozenset)
-    log_level: str = "INFO"
+    # None: INFO for `run` and `worker`, WARNING for the one-shot commands (quiet by default).
+    log_level: str | None = None
+    log_format: str = "text"  # or "json": one JSON object per line
+    # Seconds each Bot API call may take (python-telegram-bot's default is 5).
+    telegram_timeout: float = 5.0
     # Alerts: whether `newsbot run` also matches and sends them (off when a separate
     # `newsbot worker` does), and the overall send rate (Telegram allows about 30/s).
     alerts_in_bot: bool = True
@@ -65,7 +71,9 @@ class Settings:
             telegram_api_base_file_url=env.get("TELEGRAM_API_BASE_FILE_URL", "").strip() or None,
             search_index_dir=Path(index_dir) if index_dir else None,
             admin_user_ids=_parse_ids(env.get("ADMIN_USER_IDS", ""), "ADMIN_USER_IDS"),
-            log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+            log_level=_parse_level(env.get("LOG_LEVEL", "")),
+            log_format=_parse_choice(env.get("LOG_FORMAT", ""), "LOG_FORMAT", LOG_FORMATS),
+            telegram_timeout=_parse_seconds(env.get("TELEGRAM_TIMEOUT", ""), "TELEGRAM_TIMEOUT"),
             alerts_in_bot=_parse_bool(env.get("ALERTS_IN_BOT", "true"), "ALERTS_IN_BOT"),
             alert_rate_per_second=_parse_rate(env.get("ALERT_RATE_PER_SECOND", "29")),
             feed_allowed_hosts=frozenset(
@@ -125,3 +133,31 @@ def _parse_rate(raw: str) -> float:
             f"ALERT_RATE_PER_SECOND must be a number above 0 and at most 30, not {raw!r}"
         )
     return rate
+
+
+def _parse_level(raw: str) -> str | None:
+    level = raw.strip().upper()
+    if not level:
+        return None
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {raw!r}")
+    return level
+
+
+def _parse_choice(raw: str, name: str, choices: tuple[str, ...]) -> str:
+    value = raw.strip().lower() or choices[0]
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return value
+
+
+def _parse_seconds(raw: str, name: str, default: float = 5.0) -> float:
+    if not raw.strip():
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 600:
+        raise SettingsError(f"{name} must be a number of seconds above 0, at most 600, not {raw!r}")
+    return seconds

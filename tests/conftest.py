@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, create_session_factory, migrate
+from tests.helpers.log_scan import TokenScanner
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -142,3 +143,13 @@ def seed_article() -> Path:
     if not path.exists():
         pytest.skip("the seed article (../shared/seeds) is not present")
     return path
+
+
+@pytest.fixture(autouse=True)
+def token_never_logged(monkeypatch: pytest.MonkeyPatch) -> Iterator[TokenScanner]:
+    """Every test: no log line at INFO or above shows the token of a Bot the test built."""
+    scanner = TokenScanner()
+    with scanner.watching(monkeypatch):
+        yield scanner
+    if leaks := scanner.leaks():
+        pytest.fail(f"the bot token reached {len(leaks)} log line(s), first: {leaks[0][:300]}")

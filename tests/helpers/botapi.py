@@ -145,6 +145,7 @@ class FakeBotApi:
         self._statuses: dict[ChatKey, dict[int, MemberStatus]] = {}
         self._anonymous: dict[ChatKey, set[int]] = {}
         self._failures: list[_ScriptedFailure] = []
+        self._delays: list[tuple[str, float]] = []  # (method lower-cased, seconds)
         self._unreachable: dict[ChatKey, ApiError] = {}
         self._answered: set[str] = set()
         self._commands: dict[str, list[JSON]] = {}
@@ -239,6 +240,19 @@ class FakeBotApi:
         )
         with self._lock:
             self._failures.extend([failure] * times)
+
+    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Make the next `times` calls of method wait `seconds` before answering (a slow API)."""
+        with self._lock:
+            self._delays.extend([(method.lower(), seconds)] * times)
+
+    def _take_delay(self, key: str) -> float:
+        with self._lock:
+            for index, (method, seconds) in enumerate(self._delays):
+                if method == key:
+                    del self._delays[index]
+                    return seconds
+        return 0.0
 
     def block(self, chat_id: int, description: str = BLOCKED_BY_USER) -> None:
         """From now on sends and edits to chat_id fail with 403 (until unblock)."""
@@ -384,6 +398,9 @@ class FakeBotApi:
         at = self._clock()
         decoded = normalize_params(params)
         key = method.lower()
+        delay = self._take_delay(key)
+        if delay:
+            await asyncio.sleep(delay)  # a client that gives up first cancels this request
         if not self.check_token(token):
             response = ApiError(401, "Unauthorized").response()
         elif key == "getupdates":
