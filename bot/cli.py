@@ -61,8 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def log_level(settings: Settings, args: argparse.Namespace) -> str:
     """-v / -vv win, then LOG_LEVEL; else INFO for the services, WARNING for one-shot commands."""
-    if args.verbose:
-        return VERBOSITY[min(args.verbose, len(VERBOSITY)) - 1]
+    verbose = getattr(args, "verbose", 0)  # absent unless -v was given
+    if verbose:
+        return VERBOSITY[min(verbose, len(VERBOSITY)) - 1]
     if settings.log_level:
         return settings.log_level
     return "INFO" if args.service else "WARNING"
@@ -78,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
         help="log more: -v for INFO, -vv for DEBUG (or set LOG_LEVEL)",
     )
     parser = argparse.ArgumentParser(prog="newsbot", description=__doc__, parents=[verbosity])
-    parser.set_defaults(verbose=0, service=False)
+    # Not verbose=0 here: set_defaults would reach the -v action the sub-commands share.
+    parser.set_defaults(service=False)
     commands = _Commands(parser.add_subparsers(required=True, metavar="COMMAND"), verbosity)
 
     run = commands.add_parser("run", help="run the bot (long polling)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
@@ -10,6 +11,7 @@ from datetime import timedelta
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from telegram import Bot
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.settings import Settings, SettingsError
@@ -86,6 +88,21 @@ async def keep_trying(
         )
         await sleep(pause)
     raise AssertionError("unreachable")  # itertools.count never ends
+
+
+async def connect(bot: Bot, settings: Settings, stop: asyncio.Event) -> bool:
+    """Initialize the bot (getMe) until Telegram answers: True, or False if ``stop`` came first."""
+    trying = asyncio.ensure_future(keep_trying(bot.initialize, what="getMe", settings=settings))
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({trying, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if trying.done():
+        trying.result()  # TokenRefused ends it here
+        return True
+    trying.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await trying
+    return False
 
 
 def polling_error_callback(settings: Settings) -> Callable[[TelegramError], None]:

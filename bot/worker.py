@@ -12,6 +12,7 @@ from telegram import Bot
 from bot.alerts import AlertLoop
 from bot.runtime import Runtime, utc_now
 from bot.settings import Settings
+from bot.startup import connect
 from handlers.sender import TelegramAlertSender
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,11 @@ async def run_worker(settings: Settings) -> int:
         loop.add_signal_handler(signum, stop.set)
     runtime = await Runtime.open(settings)
     try:
-        async with make_bot(settings) as bot:
+        bot = make_bot(settings)
+        if not await connect(bot, settings, stop):  # stopped while Telegram was out of reach
+            await bot.shutdown()
+            return 0
+        async with bot:
             alerts = AlertLoop(runtime, TelegramAlertSender(bot), settings, clock=utc_now)
             alerts.start()
             log.info("worker running as @%s; stop with SIGTERM", bot.username)

@@ -29,3 +29,17 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert "newsbot run" in run_bot
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert ci_lines[-1] == run_tests
+
+
+def test_ci_also_holds_lint_format_types_and_layers() -> None:
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    checks = [
+        ".venv/bin/ruff check .",
+        ".venv/bin/ruff format --check .",
+        ".venv/bin/mypy",
+        ".venv/bin/lint-imports",
+    ]
+    # Each on its own line under `set -e`, before the tests, so any one failing fails CI.
+    assert "set -euo pipefail" in ci_lines
+    positions = [ci_lines.index(check) for check in checks]
+    assert positions == sorted(positions) and positions[-1] < len(ci_lines) - 1

@@ -177,7 +177,8 @@ def test_a_conflict_names_its_cause_and_polling_goes_on(
     api = FakeBotApi(token=TOKEN)
     api.fail_next("getUpdates", error_code=409, description=CONFLICT, times=2)
     with FakeBotApiServer(api) as server:
-        with running({**env, "TELEGRAM_API_BASE_URL": server.base_url}, tmp_path) as bot:
+        run_env = {**env, "TELEGRAM_API_BASE_URL": server.base_url}
+        with running(run_env, tmp_path) as bot:
             lines = bot.wait_for(lambda lines: _count(lines, "409 Conflict") >= 2)
             api.push_update(api.updates.message_update("/help", chat_id=77, user_id=77))
             api.wait_for_calls_blocking("sendMessage", within=30)  # polling recovered
@@ -229,3 +230,14 @@ def test_one_shot_commands_print_only_their_output(env: dict[str, str], tmp_path
     assert "Harbour reopens" in louder.stdout
     by_env = newsbot("feeds", "list", env={**env, "LOG_LEVEL": "debug"})
     assert " DEBUG " in by_env.stderr
+
+
+def test_the_worker_too_refuses_a_token_in_one_line(env: dict[str, str]) -> None:
+    api = FakeBotApi(token="111111:the-right-token")
+    with FakeBotApiServer(api) as server:
+        worker_env = {**env, "TELEGRAM_API_BASE_URL": server.base_url}
+        result = newsbot("worker", env=worker_env, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("newsbot: Telegram (http://127.0.0.1:")
+    assert "refused the bot token" in result.stderr
+    assert TOKEN not in result.stderr and "Traceback" not in result.stderr

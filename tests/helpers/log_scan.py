@@ -33,9 +33,10 @@ class _Collect(logging.Handler):
 class TokenScanner:
     """Collects tokens and log lines; leaks() names the lines that show a token."""
 
-    def __init__(self) -> None:
+    def __init__(self, logger: logging.Logger | None = None) -> None:
         self.tokens: set[str] = set()
         self._handler = _Collect()
+        self._logger = logger or logging.getLogger()  # the root logger sees every line
 
     @property
     def lines(self) -> list[str]:
@@ -56,16 +57,16 @@ class TokenScanner:
             original_init(bot, *args, **kwargs)
 
         monkeypatch.setattr(telegram.Bot, "__init__", recording_init)
-        root = logging.getLogger()
-        names = ("", "httpx", "httpcore", *QUIET_UNLESS_DEBUG)
+        watched = self._logger
+        names = (watched.name, "httpx", "httpcore", *QUIET_UNLESS_DEBUG)
         saved = {name: logging.getLogger(name).level for name in names}
-        root.addHandler(self._handler)
-        if root.getEffectiveLevel() > logging.INFO:
-            root.setLevel(logging.INFO)
+        watched.addHandler(self._handler)
+        if watched.getEffectiveLevel() > logging.INFO:
+            watched.setLevel(logging.INFO)
         quiet_noisy_loggers(logging.INFO)
         try:
             yield
         finally:
-            root.removeHandler(self._handler)
+            watched.removeHandler(self._handler)
             for name, level in saved.items():
                 logging.getLogger(name).setLevel(level)
