@@ -82,9 +82,7 @@ async def test_a_refused_token_is_final_and_never_quoted() -> None:
 def test_conflicts_say_which_one() -> None:
     polling = Conflict("Conflict: terminated by other getUpdates request")
     webhook = Conflict("Conflict: can't use getUpdates method while webhook is active")
-    assert "another process is polling Telegram with this bot token" in describe(
-        polling, SETTINGS
-    )
+    assert "another process is polling Telegram with this bot token" in describe(polling, SETTINGS)
     assert "a webhook is set for this bot token" in describe(webhook, SETTINGS)
 
 
@@ -168,7 +166,8 @@ def test_json_lines_carry_time_level_logger_message_and_the_error(json_log: io.S
     assert first["level"] == "WARNING" and first["logger"] == "newsbot.test"
     assert first["message"] == "feed 3: gone «for good»"
     assert first["time"].endswith("+00:00")
-    assert second["error"].startswith("Traceback") and "ValueError: boom [REDACTED]" in second["error"]
+    assert second["error"].startswith("Traceback")
+    assert "ValueError: boom [REDACTED]" in second["error"]
 
 
 async def test_lines_logged_while_handling_an_update_name_its_chat_and_update(
