@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import multiprocessing
 import sys
 import time
@@ -39,6 +40,7 @@ PARALLEL_INGEST_BYTES = 2_000_000
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    settings: Settings | None = None
     try:
         settings = Settings.from_env()
         token = settings.telegram_bot_token
@@ -47,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return int(args.handler(settings, args))
     except SettingsError as error:  # TokenRefused included: the message says what to do
-        print(f"newsbot: {error}", file=sys.stderr)
+        _fatal(str(error), settings)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -57,6 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"newsbot: {_FAULT_ADVICE[fault]} ({describe(error)})", file=sys.stderr)
         return EXIT_STORAGE
+
+
+def _fatal(message: str, settings: Settings | None) -> None:
+    """The one line a failed command ends with: a JSON log line when the logs are JSON."""
+    if settings is not None and settings.log_format == "json":
+        logging.getLogger("bot.cli").error(message)
+    else:
+        print(f"newsbot: {message}", file=sys.stderr)
 
 
 def log_level(settings: Settings, args: argparse.Namespace) -> str:
@@ -144,7 +154,7 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         return run_bot(settings)
     except TelegramError as error:  # none expected: start-up retries network errors itself
-        print(f"newsbot: Telegram refused to start the bot: {error.message}", file=sys.stderr)
+        _fatal(f"Telegram refused to start the bot: {error.message}", settings)
         return EXIT_FAILURE
 
 

@@ -115,6 +115,18 @@ def test_a_refused_token_is_one_line_and_exit_status_2(
     )
 
 
+def test_with_json_logs_the_refusal_is_a_json_line_too(env: dict[str, str]) -> None:
+    api = FakeBotApi(token="111111:the-right-token")
+    with FakeBotApiServer(api) as server:
+        run_env = {**env, "TELEGRAM_API_BASE_URL": server.base_url, "LOG_FORMAT": "json"}
+        result = newsbot("run", env=run_env, timeout=60)
+    assert result.returncode == 2
+    start, refused = (json.loads(line) for line in result.stderr.splitlines())
+    assert start["level"] == "INFO" and "starting" in start["message"]
+    assert refused["level"] == "ERROR" and "refused the bot token" in refused["message"]
+    assert TOKEN not in result.stderr
+
+
 def test_a_wrong_token_against_a_bot_api_that_knows_the_right_one(env: dict[str, str]) -> None:
     api = FakeBotApi(token="111111:the-right-token")  # answers 401 to any other token
     with FakeBotApiServer(api) as server:
