@@ -30,6 +30,10 @@ NewsApplication = Application[
 INDEX_FOLLOW_SECONDS = 0.5
 PRUNE_SESSIONS_SECONDS = 6 * 3600
 CONCURRENT_UPDATES = 16
+# On stopping, python-telegram-bot cancels the long poll and at once sends one last getUpdates
+# on the same one-connection pool; the cancelled request may take a moment to hand the
+# connection back, and its default 1 s wait then ends in a logged traceback.
+GET_UPDATES_POOL_SECONDS = 10.0
 # Before every other handler group, so each log line about an update can name it.
 LOG_CONTEXT_GROUP = -1000
 
@@ -69,6 +73,7 @@ def build_application(
             builder.get_updates_connect_timeout(timeout)
             .get_updates_read_timeout(timeout)
             .get_updates_write_timeout(timeout)
+            .get_updates_pool_timeout(GET_UPDATES_POOL_SECONDS)
         )
 
     opened: list[Runtime] = []  # the runtime lives from post_init to post_shutdown

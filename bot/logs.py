@@ -9,7 +9,6 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TextIO
 
 REDACTED = "[REDACTED]"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -100,11 +99,9 @@ def quiet_noisy_loggers(level: int) -> None:
         logging.getLogger(name).setLevel(logging.WARNING if level > logging.DEBUG else level)
 
 
-def configure_logging(
-    level: str, secrets: Iterable[str] = (), *, fmt: str = "text", stream: TextIO | None = None
-) -> None:
+def configure_logging(level: str, secrets: Iterable[str] = (), *, fmt: str = "text") -> None:
     """Send every log record to stderr, as text or JSON lines, with secrets replaced."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     handler.addFilter(UpdateContextFilter())
     handler.addFilter(RedactingFilter(secrets))

@@ -12,7 +12,15 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from telegram import Bot
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from bot.settings import Settings, SettingsError
 
@@ -71,6 +79,8 @@ async def keep_trying(
         except InvalidToken:
             # python-telegram-bot's message quotes the token itself: never show it.
             raise TokenRefused(address) from None
+        except BadRequest:
+            raise  # a NetworkError to python-telegram-bot, but asking again will not help
         except RetryAfter as error:
             wait = error.retry_after
             pause = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)

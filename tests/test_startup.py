@@ -86,7 +86,8 @@ def running(env: dict[str, str], tmp_path: Path) -> Iterator[Bot]:
             process.wait()
         output = log.read_text()
         assert TOKEN not in output, "the bot token reached the terminal"
-        assert "Traceback" not in output, output[-3000:]
+        logged = [line for line in output.splitlines() if line[:1].isdigit() or line[:1] == "{"]
+        assert "Traceback" not in output, "\n".join(logged[-30:])
 
 
 def _count(lines: list[str], text: str) -> int:
@@ -135,6 +136,21 @@ def test_a_wrong_token_against_a_bot_api_that_knows_the_right_one(env: dict[str,
     assert "refused the bot token" in result.stderr
     assert TOKEN not in result.stderr and "Traceback" not in result.stderr
     assert [call.error_code for call in api.calls] == [401]
+
+
+def test_an_unexpected_refusal_at_start_up_is_one_line_and_exit_status_1(
+    env: dict[str, str],
+) -> None:
+    api = FakeBotApi(token=TOKEN)
+    refusal = "Bad Request: invalid command description"
+    api.fail_next("setMyCommands", error_code=400, description=refusal)
+    with FakeBotApiServer(api) as server:
+        result = newsbot("run", env={**env, "TELEGRAM_API_BASE_URL": server.base_url}, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "newsbot: Telegram refused to start the bot: Invalid command description"
+    )
+    assert "Traceback" not in result.stderr and TOKEN not in result.stderr
 
 
 def test_unreachable_telegram_is_retried_with_backoff_until_it_answers(

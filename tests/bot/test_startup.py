@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import telegram
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
 
 from bot.cli import _parser, log_level
 from bot.logs import JsonFormatter, RedactingFilter, UpdateContextFilter
@@ -208,3 +208,11 @@ def test_the_scanner_catches_a_token_in_a_log_line(monkeypatch: pytest.MonkeyPat
     assert scanner.tokens == {"777:scanner-test-token"}
     (leak,) = scanner.leaks()
     assert leak.startswith("INFO newsbot.leaky: calling")
+
+
+async def test_a_bad_request_is_not_retried() -> None:
+    # python-telegram-bot makes BadRequest a NetworkError; asking again would not help.
+    action = Failing(BadRequest("BOT_COMMANDS_TOO_MUCH"))
+    with pytest.raises(BadRequest):
+        await keep_trying(action, what="setMyCommands", settings=SETTINGS, sleep=Sleeps())
+    assert action.calls == 1
