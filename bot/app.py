@@ -31,8 +31,11 @@ INDEX_FOLLOW_SECONDS = 0.5
 PRUNE_SESSIONS_SECONDS = 6 * 3600
 CONCURRENT_UPDATES = 16
 # On stopping, python-telegram-bot cancels the long poll and at once sends one last getUpdates
-# on the same one-connection pool; the cancelled request may take a moment to hand the
-# connection back, and its default 1 s wait then ends in a logged traceback.
+# (to confirm the updates it took) on a one-connection pool. Under load the cancelled poll had
+# not handed its connection back within the default 1 s, and the last call ended in a logged
+# traceback: give that call a connection of its own and a longer wait. (Telegram answers the
+# newer of two getUpdates; the cancelled one has no reader any more.)
+GET_UPDATES_CONNECTIONS = 2
 GET_UPDATES_POOL_SECONDS = 10.0
 # Before every other handler group, so each log line about an update can name it.
 LOG_CONTEXT_GROUP = -1000
@@ -74,6 +77,7 @@ def build_application(
             .get_updates_read_timeout(timeout)
             .get_updates_write_timeout(timeout)
             .get_updates_pool_timeout(GET_UPDATES_POOL_SECONDS)
+            .get_updates_connection_pool_size(GET_UPDATES_CONNECTIONS)
         )
 
     opened: list[Runtime] = []  # the runtime lives from post_init to post_shutdown

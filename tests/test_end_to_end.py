@@ -103,6 +103,7 @@ def test_search_from_telegram_finds_the_seed_article(
         assert appeal not in text
     log_text = log_path.read_text()
     assert TOKEN not in log_text, "the bot token leaked into the log"
+    assert "Traceback" not in log_text, log_text[-2000:]
     assert process.returncode == 0, log_text[-2000:]
 
 
