@@ -25,6 +25,7 @@ from services.summarize import summarize
 from storage.db import describe, storage_fault
 
 EXIT_USAGE = 2
+EXIT_FAILURE = 1
 EXIT_STORAGE = 1
 # What an operator can do about each kind of database fault (see storage.db.storage_fault).
 _FAULT_ADVICE = {
@@ -32,7 +33,6 @@ _FAULT_ADVICE = {
     "unreachable": "the database cannot be reached: check that it is running and DATABASE_URL",
     "busy": "the database stayed locked by another process: try again once it is done",
 }
-EXIT_FAILURE = 1
 VERBOSITY = ("INFO", "DEBUG")  # -v, -vv
 PARALLEL_INGEST_BYTES = 2_000_000
 
@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fault = storage_fault(error)
         if fault is None:
             raise
-        print(f"newsbot: {_FAULT_ADVICE[fault]} ({describe(error)})", file=sys.stderr)
+        _fatal(f"{_FAULT_ADVICE[fault]} ({describe(error)})", settings)
         return EXIT_STORAGE
 
 
