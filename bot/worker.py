@@ -8,6 +8,7 @@ import logging
 import signal
 
 from telegram import Bot
+from telegram.request import HTTPXRequest
 
 from bot.alerts import AlertLoop
 from bot.runtime import Runtime, utc_now
@@ -23,10 +24,12 @@ TELEGRAM_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 
 
 def make_bot(settings: Settings) -> Bot:
+    timeout = settings.telegram_timeout
     return Bot(
         settings.require_token().reveal(),
         base_url=settings.telegram_api_base_url or TELEGRAM_BASE_URL,
         base_file_url=settings.telegram_api_base_file_url or TELEGRAM_BASE_FILE_URL,
+        request=HTTPXRequest(read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout),
     )
 
 

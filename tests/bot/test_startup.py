@@ -11,11 +11,13 @@ import pytest
 import telegram
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
 
+from bot.app import build_application
 from bot.cli import _parser, log_level
 from bot.logs import JsonFormatter, RedactingFilter, UpdateContextFilter
 from bot.serve import safe_database_url
 from bot.settings import Secret, Settings, SettingsError
 from bot.startup import MAX_RETRY_SECONDS, TokenRefused, describe, keep_trying, telegram_address
+from bot.worker import make_bot
 from tests.handlers.harness import TOKEN, running_bot
 from tests.helpers.botapi import FakeBotApi
 from tests.helpers.log_scan import TokenScanner
@@ -216,3 +218,14 @@ async def test_a_bad_request_is_not_retried() -> None:
     with pytest.raises(BadRequest):
         await keep_trying(action, what="setMyCommands", settings=SETTINGS, sleep=Sleeps())
     assert action.calls == 1
+
+
+def test_telegram_timeout_reaches_the_bot_of_run_and_of_worker() -> None:
+    settings = Settings(telegram_bot_token=Secret(TOKEN), telegram_timeout=12.0)
+    application = build_application(settings)
+    assert application.bot.request.read_timeout == 12.0
+    # The long poll adds its own wait to this one; its pool lets the last poll at shutdown in.
+    assert application.updater is not None
+    polling = application.updater.bot._request[0]  # python-telegram-bot's getUpdates request
+    assert polling.read_timeout == 12.0
+    assert make_bot(settings).request.read_timeout == 12.0
