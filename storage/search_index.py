@@ -13,25 +13,36 @@ ranks the candidates (services.search, with rapidfuzz).
 
 Typo expansion walks each segment's term dictionary, so the number of large segments sets
 the cost of a query: big loads go through one writer with a large heap and one commit.
+
+An index on disk is reopened as it is when its recorded state matches its last commit, and
+wiped (for the follower to rebuild) otherwise: see ``storage.index_state``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
+import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tantivy
 from rapidfuzz.distance import OSA
 
-# Bump when the schema or the analyzer changes: an index of another format is rebuilt.
-INDEX_FORMAT = 1
+from storage.index_state import (
+    IndexState,
+    StateProblem,
+    check_commit,
+    directory_lock,
+    is_empty_directory,
+    read_state,
+    wipe,
+    write_state,
+)
+
+log = logging.getLogger(__name__)
+
 _ANALYZER = "news"
-_STATE_FILE = "newsbot-state.json"
 _WRITER_HEAP = 64_000_000
 # For loads of many articles (a rebuild, a first catch-up): fewer, larger segments.
 BULK_WRITER_HEAP = 400_000_000
@@ -94,13 +105,6 @@ class Candidate:
     body_words: int = 0
 
 
-@dataclass(slots=True)
-class _State:
-    format: int = INDEX_FORMAT
-    watermark: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 def edit_distance_for(word: str, max_typos: int = 2) -> int:
     """How many typos a word of this length may carry and still match (at most max_typos)."""
     if len(word) <= 2:
@@ -140,19 +144,20 @@ class SearchIndex:
     def __init__(self, path: Path | None) -> None:
         self._path = path
         self._schema = _build_schema()
-        self._state = _State()
-        if path is not None:
-            path.mkdir(parents=True, exist_ok=True)
-            self._state = self._read_state(path)
-            if self._state.format != INDEX_FORMAT:
-                shutil.rmtree(path)
-                path.mkdir(parents=True)
-                self._state = _State()
-            self._index = tantivy.Index(self._schema, path=str(path), reuse=True)
-        else:
-            self._index = tantivy.Index(self._schema)
-        self._index.register_tokenizer(_ANALYZER, _analyzer())
-        self._index.reload()
+        self._state = IndexState()
+        # Why the index found on disk was wiped (it needs rebuilding), if it was.
+        self.discarded: str | None = None
+        if path is None:
+            self._index = self._open(None)
+            return
+        path.mkdir(parents=True, exist_ok=True)
+        with directory_lock(path):
+            try:
+                self._index, self._state = self._open_existing(path)
+            except StateProblem as problem:
+                self.discarded = f"search index at {path} {problem}"
+                log.warning("%s: rebuilding it from the database", self.discarded)
+                self._index, self._state = self._create(path)
 
     @property
     def watermark(self) -> int:
@@ -162,8 +167,14 @@ class SearchIndex:
     def reload(self) -> None:
         """See what other writers (or this one) committed."""
         self._index.reload()
-        if self._path is not None:
-            self._state = self._read_state(self._path)
+        if self._path is None:
+            return
+        try:
+            state = read_state(self._path)
+        except StateProblem:
+            return  # another process is replacing the index: keep what this one knows
+        # The state is written after its commit, so it never runs ahead of the index.
+        self._state = state
 
     def doc_count(self) -> int:
         return int(self._index.searcher().num_docs)
@@ -285,10 +296,46 @@ class SearchIndex:
                 raise IndexBusyError(str(error)) from error
             raise
 
-    def _committed(self, watermark: int | None) -> None:
-        if watermark is not None:
-            self._state.watermark = watermark
-            self._write_state()
+    def _open(self, path: Path | None) -> Any:
+        index = (
+            tantivy.Index(self._schema)
+            if path is None
+            else tantivy.Index(self._schema, path=str(path), reuse=True)
+        )
+        index.register_tokenizer(_ANALYZER, _analyzer())
+        index.reload()  # opens every segment: a missing or truncated file fails here
+        return index
+
+    def _open_existing(self, path: Path) -> tuple[Any, IndexState]:
+        """The index on disk and its state; raises ``StateProblem`` if they can't be trusted."""
+        if is_empty_directory(path):
+            return self._create(path)
+        state = read_state(path)
+        check_commit(path, state)
+        try:
+            return self._open(path), state
+        except ValueError as error:  # tantivy's word for corrupt or missing files
+            raise StateProblem(f"cannot be opened ({error})") from None
+
+    def _create(self, path: Path) -> tuple[Any, IndexState]:
+        wipe(path)
+        index = self._open(path)
+        state = IndexState()
+        write_state(path, state)
+        return index, state
+
+    def _commit(self, writer: Any, watermark: int | None) -> None:
+        """Commit, then record the state that commit reached (with the directory held)."""
+        if watermark is None:
+            watermark = self._state.watermark
+        if self._path is None:
+            self._state = IndexState(watermark, int(writer.commit()))
+        else:
+            with directory_lock(self._path):
+                self._state = IndexState(watermark, int(writer.commit()))
+                write_state(self._path, self._state)
+        # Merges keep the commit's opstamp, so they may finish after the state is written.
+        writer.wait_merging_threads()
         self._index.reload()
 
     def _document(self, article: IndexedArticle) -> Any:
@@ -440,31 +487,6 @@ class SearchIndex:
             ]
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in per_field])
 
-    @staticmethod
-    def _read_state(path: Path) -> _State:
-        try:
-            raw = json.loads((path / _STATE_FILE).read_text())
-        except (OSError, ValueError):
-            # No state file: an empty index, or one written by an older format.
-            fresh = not (path / "meta.json").exists()
-            return _State() if fresh else _State(format=-1)
-        return _State(
-            int(raw.get("format", -1)), int(raw.get("watermark", 0)), raw.get("extra", {})
-        )
-
-    def _write_state(self) -> None:
-        if self._path is None:
-            return
-        payload = {
-            "format": self._state.format,
-            "watermark": self._state.watermark,
-            "extra": self._state.extra,
-        }
-        # Written after the index commit: a crash in between only re-applies events.
-        temporary = self._path / (_STATE_FILE + ".tmp")
-        temporary.write_text(json.dumps(payload))
-        os.replace(temporary, self._path / _STATE_FILE)
-
 
 class IndexBatch:
     """Changes to the index that become visible together, at ``commit``.
@@ -495,12 +517,10 @@ class IndexBatch:
         """Make the changes visible and record the watermark they bring the index to."""
         writer = self._writer
         try:
-            writer.commit()
-            writer.wait_merging_threads()
+            self._index._commit(writer, watermark)
         finally:
             self._writer = None
             del writer
-        self._index._committed(watermark)
 
     def rollback(self) -> None:
         """Drop the changes and release the writer."""

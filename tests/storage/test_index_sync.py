@@ -133,3 +133,36 @@ async def test_rebuild_drops_what_the_database_no_longer_has(
     assert await follower.rebuild() == 1
     assert found(index, "lighthouse") == [kept]
     assert index.watermark == 1
+
+
+async def test_a_reopened_current_index_applies_only_newer_events(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    await insert(sessions, *(f"Archive story {i} about otters" for i in range(30)))
+    await IndexFollower(SearchIndex(tmp_path / "idx"), sessions, batch_size=10).catch_up()
+    (newer,) = await insert(sessions, "Beaver dam discovered")
+
+    reopened = SearchIndex(tmp_path / "idx")
+    result = await IndexFollower(reopened, sessions, batch_size=10).catch_up()
+    assert reopened.discarded is None
+    assert (result.applied, result.watermark) == (1, 31)
+    assert found(reopened, "beaver") == [newer]
+    assert reopened.doc_count() == 31
+
+
+async def test_a_damaged_index_is_rebuilt_from_the_log(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    (gone,) = await insert(sessions, "Walrus sighting was a hoax")
+    await insert(sessions, *(f"Archive story {i} about otters" for i in range(29)))
+    async with sessions.begin() as session:
+        await ArticleRepository(session).delete(gone, WHEN)
+    await IndexFollower(SearchIndex(tmp_path / "idx"), sessions).catch_up()
+    (tmp_path / "idx" / "meta.json").write_text("garbage")
+
+    reopened = SearchIndex(tmp_path / "idx")
+    result = await IndexFollower(reopened, sessions, batch_size=10, bulk_events=20).catch_up()
+    assert reopened.discarded is not None
+    assert (result.applied, result.watermark) == (31, 31)
+    assert reopened.doc_count() == 29
+    assert found(reopened, "walrus") == []
