@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import asyncpg
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -23,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from storage.migration_head import is_at_head
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -62,10 +62,15 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest migration (creates it on an empty database)."""
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+        if not await connection.run_sync(is_at_head, MIGRATIONS_DIR / "versions"):
+            await connection.run_sync(_upgrade)
 
 
 def _upgrade(connection: Connection) -> None:
+    # Imported here: a database already at the newest revision never needs Alembic.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
