@@ -196,3 +196,26 @@ def test_a_current_index_opened_by_fresh_processes_is_never_rebuilt(tmp_path: Pa
         assert "rebuilding" not in opened.stderr
     assert sorted(p.name for p in path.iterdir()) == files_before
     assert (path / STATE_FILE).read_text() == state_before
+
+
+def test_a_process_killed_before_its_commit_leaves_the_last_commit_intact(
+    tmp_path: Path,
+) -> None:
+    path = filled(tmp_path / "idx")
+    crashed = in_a_fresh_process(
+        f"""
+        import os
+        from pathlib import Path
+        from storage.search_index import IndexedArticle, SearchIndex
+
+        batch = SearchIndex(Path({str(path)!r})).batch(replace_all=True)
+        batch.add([IndexedArticle(i, f"Half written {{i}}", "body", None, i) for i in range(500)])
+        os._exit(9)  # dies with a rebuild's segments written but never committed
+        """
+    )
+    assert crashed.returncode == 9, crashed.stderr
+    reopened = SearchIndex(path)
+    assert reopened.discarded is None
+    assert (reopened.watermark, reopened.doc_count()) == (9, 2)
+    assert found(reopened, "written") == []
+    assert reopened.apply([article(6, "Carry on")], watermark=10) == 1
