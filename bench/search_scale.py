@@ -382,7 +382,9 @@ def report(corpus: Corpus, runs: dict[str, dict[str, Any]]) -> None:
 
 def startup_line(run: dict[str, Any]) -> str:
     """Restarts on the existing index, against a start that rebuilds (bench/startup.py)."""
-    phases = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in run["phases"].items())
+    phases = ", ".join(
+        f"{name} {wall:.2f} s (CPU {cpu:.2f} s)" for name, (wall, cpu) in run["phases"].items()
+    )
     rebuilt = run["startup_rebuilt"]
     return (
         f"Start-up on the existing index (each a new `newsbot search` process on the index the "
