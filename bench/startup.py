@@ -28,6 +28,8 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import psutil  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 RUN_TOKEN = "123456:startup-bench"
 
@@ -72,7 +74,7 @@ def restarts(env: dict[str, str], index_dir: Path, query: str, repeats: int) -> 
         "startup_runs": repeats,
         "startup_rebuilt": rebuilt,
         "phases": phases(env, query),
-        "run_polling_s": run_until_polling(env),
+        **run_until_polling(env),
     }
 
 
@@ -100,8 +102,8 @@ def phases(env: dict[str, str], query: str) -> dict[str, list[float]]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def run_until_polling(env: dict[str, str], within: float = 120.0) -> float:
-    """Seconds from launching ``newsbot run`` to its first getUpdates at a stand-in."""
+def run_until_polling(env: dict[str, str], within: float = 120.0) -> dict[str, float]:
+    """Wall and CPU seconds from launching ``newsbot run`` to its first long poll."""
     sys.path.insert(0, str(ROOT))
     from tests.helpers.botapi import FakeBotApi
     from tests.helpers.botapi_server import FakeBotApiServer
@@ -128,10 +130,11 @@ def run_until_polling(env: dict[str, str], within: float = 120.0) -> float:
                     raise RuntimeError("`newsbot run` did not start polling")
                 time.sleep(0.005)
             polling = time.monotonic() - started
+            cpu = psutil.Process(bot.pid).cpu_times()
         finally:
             bot.terminate()
             bot.wait(60)
-    return polling
+    return {"run_polling_s": polling, "run_polling_cpu_s": cpu.user + cpu.system}
 
 
 def _children_cpu() -> float:
