@@ -2,8 +2,8 @@
 
 Every change to an article appends to ``article_events``; the follower tails that log and
 applies the articles' current state to the index. Applying is idempotent, so re-reading an
-event is harmless, and a crash between the index commit and the watermark write only
-repeats work.
+event is harmless. An index that cannot be trusted on open (see ``storage.index_state``)
+starts empty at watermark 0, and the first catch-up rebuilds it from the whole log.
 
 A long backlog (a first load, a rebuild) goes through one writer with a large heap and a
 single commit, which leaves a few large segments instead of many small ones: a typo'd

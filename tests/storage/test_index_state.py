@@ -219,3 +219,11 @@ def test_a_process_killed_before_its_commit_leaves_the_last_commit_intact(
     assert (reopened.watermark, reopened.doc_count()) == (9, 2)
     assert found(reopened, "written") == []
     assert reopened.apply([article(6, "Carry on")], watermark=10) == 1
+
+
+def test_reload_over_an_unreadable_state_keeps_what_it_knew(tmp_path: Path) -> None:
+    path = filled(tmp_path / "idx")
+    reader = SearchIndex(path)
+    (path / STATE_FILE).write_text("{half a sta")
+    reader.reload()
+    assert (reader.watermark, reader.doc_count()) == (9, 2)
