@@ -1,4 +1,4 @@
-"""The alert machinery of a process: leader election, matching, delivery (and feed polling).
+"""The alert machinery of a process: leader election, matching, delivery.
 
 Every process may run it; only the one holding the leader lock works, so the flood limits
 of the bot hold however many processes run. A standby takes over within seconds when the
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 MATCH_EVERY_SECONDS = 0.5
 LEADER_RETRY_SECONDS = 3.0
-FEED_CHECK_SECONDS = 15.0  # how often due feeds are looked for (each has its own interval)
 
 
 class AlertLoop:
@@ -43,7 +42,6 @@ class AlertLoop:
         settings: Settings,
         *,
         clock: Callable[[], datetime],
-        poll_feeds: bool = True,
     ) -> None:
         self._runtime = runtime
         self._leader = LeaderLock(runtime.engine)
@@ -57,7 +55,6 @@ class AlertLoop:
             rate=TokenBucket(settings.alert_rate_per_second, burst=SEND_BURST),
             window=SendWindow(TELEGRAM_MESSAGES_PER_SECOND),
         )
-        self._poll_feeds = poll_feeds
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -101,8 +98,6 @@ class AlertLoop:
             asyncio.create_task(self._match_forever(lost)),
             asyncio.create_task(self._worker.run(lost)),
         ]
-        if self._poll_feeds:
-            jobs.append(asyncio.create_task(self._poll_feeds_forever(lost)))
         watcher = asyncio.create_task(self._watch_leadership(lost))
         await lost.wait()
         await asyncio.gather(*jobs, return_exceptions=True)
@@ -129,17 +124,3 @@ class AlertLoop:
             if queued == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), MATCH_EVERY_SECONDS)
-
-    async def _poll_feeds_forever(self, lost: asyncio.Event) -> None:
-        feeds = self._runtime.services.feeds
-        while not lost.is_set():
-            try:
-                for report in await feeds.poll_due(stop=lost):
-                    if report.status == "error":
-                        log.warning("feed %s: %s", report.url, report.error)
-                    elif report.added:
-                        log.info("feed %s: %d new articles", report.url, report.added)
-            except Exception:
-                log.exception("polling feeds failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lost.wait(), FEED_CHECK_SECONDS)

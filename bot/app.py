@@ -13,6 +13,7 @@ from telegram.request import BaseRequest
 
 import handlers
 from bot.alerts import AlertLoop
+from bot.feed_loop import FeedLoop
 from bot.logs import UpdateIds, current_update
 from bot.runtime import Runtime, utc_now
 from bot.settings import Settings
@@ -82,6 +83,7 @@ def build_application(
 
     opened: list[Runtime] = []  # the runtime lives from post_init to post_shutdown
     alert_loops: list[AlertLoop] = []
+    feed_loops: list[FeedLoop] = []
 
     async def post_init(application: NewsApplication) -> None:
         runtime = await Runtime.open(settings, clock=clock)
@@ -117,9 +119,15 @@ def build_application(
             loop = AlertLoop(runtime, TelegramAlertSender(application.bot), settings, clock=clock)
             loop.start()
             alert_loops.append(loop)
+            # Every process that runs alerts polls feeds too; claims keep them apart.
+            feed_loop = FeedLoop(runtime.services.feeds)
+            feed_loop.start()
+            feed_loops.append(feed_loop)
 
     async def post_stop(_: NewsApplication) -> None:
         # Before the bot's HTTP client closes: the alert in flight still gets sent.
+        while feed_loops:
+            await feed_loops.pop().stop()
         while alert_loops:
             await alert_loops.pop().stop()
 

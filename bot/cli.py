@@ -199,8 +199,10 @@ async def _feeds_async(settings: Settings, args: argparse.Namespace, out: TextIO
                 print("no such feed" if args.id else "no feeds", file=out)
                 return 1
             for report in reports:
-                if report.status == "error":
-                    print(f"{report.feed_id} {report.url}: error: {report.error}", file=out)
+                if report.status in ("error", "busy"):
+                    print(
+                        f"{report.feed_id} {report.url}: {report.status}: {report.error}", file=out
+                    )
                 else:
                     print(
                         f"{report.feed_id} {report.url}: {report.status}, stored {report.added}, "

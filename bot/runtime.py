@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,8 +64,16 @@ class Runtime:
         index = follower.index
         articles = ArticleService(sessions)
         ingest = IngestService(sessions, clock=clock)
-        # Feed fetches follow redirects by hand (each hop is checked) and time out per feed.
-        http = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(20.0))
+        # Feed fetches follow redirects by hand (each hop is checked) and time out per feed;
+        # one client for every poll, with no more connections than polls at once.
+        http = httpx.AsyncClient(
+            follow_redirects=False,
+            timeout=httpx.Timeout(20.0),
+            limits=httpx.Limits(
+                max_connections=settings.feed_concurrency,
+                max_keepalive_connections=settings.feed_concurrency,
+            ),
+        )
         services = Services(
             articles=articles,
             search=SearchService(index, articles),
@@ -71,7 +81,13 @@ class Runtime:
             ingest=ingest,
             subscriptions=SubscriptionService(sessions, index, clock=clock),
             feeds=FeedService(
-                sessions, ingest, http, clock=clock, allowed_hosts=settings.feed_allowed_hosts
+                sessions,
+                ingest,
+                http,
+                clock=clock,
+                allowed_hosts=settings.feed_allowed_hosts,
+                concurrency=settings.feed_concurrency,
+                holder=f"{socket.gethostname()}:{os.getpid()}",
             ),
             index_follower=follower,
         )

@@ -58,6 +58,9 @@ class Settings:
     alerts_in_bot: bool = True
     alert_rate_per_second: float = 29.0
     feed_allowed_hosts: frozenset[str] = field(default_factory=frozenset)
+    # Feeds polled at once by each process that polls feeds (a hanging one holds a slot
+    # for its 20 s timeout, so this is what keeps slow sites from starving the rest).
+    feed_concurrency: int = 64
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +82,7 @@ class Settings:
             feed_allowed_hosts=frozenset(
                 h.strip().lower() for h in env.get("FEED_ALLOWED_HOSTS", "").split(",") if h.strip()
             ),
+            feed_concurrency=_parse_concurrency(env.get("FEED_CONCURRENCY", "64")),
         )
 
     def require_token(self) -> Secret:
@@ -161,3 +165,18 @@ def _parse_seconds(raw: str, name: str, default: float = 5.0) -> float:
     if not 0 < seconds <= 600:
         raise SettingsError(f"{name} must be a number of seconds above 0, at most 600, not {raw!r}")
     return seconds
+
+
+MAX_FEED_CONCURRENCY = 1000
+
+
+def _parse_concurrency(raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_FEED_CONCURRENCY:
+        raise SettingsError(
+            f"FEED_CONCURRENCY must be a whole number from 1 to {MAX_FEED_CONCURRENCY}, not {raw!r}"
+        )
+    return value

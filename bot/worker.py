@@ -11,6 +11,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.alerts import AlertLoop
+from bot.feed_loop import FeedLoop
 from bot.runtime import Runtime, utc_now
 from bot.settings import Settings
 from bot.startup import connect
@@ -48,11 +49,13 @@ async def run_worker(settings: Settings) -> int:
         async with bot:
             alerts = AlertLoop(runtime, TelegramAlertSender(bot), settings, clock=utc_now)
             alerts.start()
+            feeds = FeedLoop(runtime.services.feeds)
+            feeds.start()
             log.info("worker running as @%s; stop with SIGTERM", bot.username)
             follow = asyncio.create_task(_follow_index(runtime, stop))
             await stop.wait()
             log.info("stopping: finishing the alert in flight")
-            await alerts.stop()
+            await asyncio.gather(alerts.stop(), feeds.stop())
             follow.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await follow

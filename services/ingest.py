@@ -47,6 +47,7 @@ class IngestReport:
     skipped: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     added_ids: list[int] = field(default_factory=list)
+    updated_ids: list[int] = field(default_factory=list)
 
     @property
     def seen(self) -> int:
@@ -209,6 +210,7 @@ class IngestService:
         report.updated += report_into.updated
         report.skipped += report_into.skipped
         report.added_ids.extend(report_into.added_ids)
+        report.updated_ids.extend(report_into.updated_ids)
 
     async def _store(
         self,
@@ -248,6 +250,7 @@ class IngestService:
             row.update(merged)
             known.put(target_id, row)
             report.updated += 1
+            report.updated_ids.append(target_id)
         flags = None if notify is None else [notify(row["published_at"]) for row in new_rows]
         ids = await repo.insert_many(new_rows, flags)
         report.added += len(ids)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import insert_unless_present
-from storage.models import Feed
+from storage.models import Article, Feed
 
 
 class FeedRepository:
@@ -47,25 +49,104 @@ class FeedRepository:
     async def all(self) -> list[Feed]:
         return list((await self._session.execute(select(Feed).order_by(Feed.id))).scalars())
 
+    async def external_ids(self, article_ids: Sequence[int]) -> dict[int, str | None]:
+        """The external id (for a feed entry: ``feed<id>:<guid>``) of each article."""
+        found: dict[int, str | None] = {}
+        for start in range(0, len(article_ids), 500):  # under every driver's bind limit
+            chunk = article_ids[start : start + 500]
+            rows = await self._session.execute(
+                select(Article.id, Article.external_id).where(Article.id.in_(chunk))
+            )
+            found.update((int(article_id), external) for article_id, external in rows.all())
+        return found
+
     async def remove(self, feed_id: int) -> bool:
         result = await self._session.execute(delete(Feed).where(Feed.id == feed_id))
         return bool(getattr(result, "rowcount", 0))
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Feed]:
-        """Active feeds due for a poll; their next poll moves to ``lease_until`` meanwhile."""
-        query = (
-            select(Feed)
-            .where(Feed.active, Feed.next_poll_at <= now)
-            .order_by(Feed.next_poll_at, Feed.id)
-            .limit(limit)
-        )
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int, token: str
+    ) -> list[Feed]:
+        """Claim up to ``limit`` active due feeds for ``token`` until ``lease_until``.
+
+        One UPDATE ... RETURNING: on PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED,
+        so concurrent claimers take different feeds without waiting on each other; SQLite
+        has a single writer, and the statement re-checks that each feed is still due. The
+        claim's expiry is next_poll_at: a feed whose poller died comes due again by itself.
+        """
+        due = (Feed.active, Feed.next_poll_at <= now)
+        pick = select(Feed.id).where(*due).order_by(Feed.next_poll_at, Feed.id).limit(limit)
         if self._session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        feeds = list((await self._session.execute(query)).scalars())
-        if feeds:
-            await self._session.execute(
+            pick = pick.with_for_update(skip_locked=True)
+        claimed = await self._session.scalars(
+            update(Feed)
+            .where(Feed.id.in_(pick.scalar_subquery()), *due)
+            .values(claim=token, next_poll_at=lease_until)
+            .returning(Feed),
+            execution_options={"synchronize_session": False},
+        )
+        return sorted(claimed, key=lambda feed: feed.id)
+
+    async def claim_one(
+        self, feed_id: int, now: datetime, lease_until: datetime, token: str
+    ) -> Feed | None:
+        """Claim one feed whatever its schedule, unless another poll holds it right now."""
+        unclaimed = or_(Feed.claim.is_(None), Feed.next_poll_at <= now)
+        return (
+            await self._session.scalars(
                 update(Feed)
-                .where(Feed.id.in_([f.id for f in feeds]))
-                .values(next_poll_at=lease_until)
+                .where(Feed.id == feed_id, unclaimed)
+                .values(claim=token, next_poll_at=lease_until)
+                .returning(Feed),
+                execution_options={"synchronize_session": False},
             )
-        return feeds
+        ).one_or_none()
+
+    async def record(self, outcomes: Sequence[Mapping[str, Any]]) -> int | None:
+        """Write polls' outcomes (FEED_STATE columns, plus ``id`` and ``claim``) in one go.
+
+        A row is written only while its claim still stands: a poll that outlived its lease
+        may have been claimed and polled again since, and that newer outcome wins. Returns
+        how many rows were written, when the driver says.
+        """
+        if not outcomes:
+            return 0
+        statement = (
+            update(Feed)
+            .where(Feed.id == bindparam("b_id"), Feed.claim == bindparam("b_claim"))
+            .values({**{name: bindparam(name) for name in FEED_STATE}, "claim": None})
+        )
+        rows = [
+            {"b_id": o["id"], "b_claim": o["claim"], **{n: o[n] for n in FEED_STATE}}
+            for o in outcomes
+        ]
+        connection = await self._session.connection()
+        written = (await connection.execute(statement, rows)).rowcount
+        return written if written is not None and written >= 0 else None
+
+    async def release(self, claims: Sequence[tuple[int, str]], now: datetime) -> None:
+        """Give feeds back unpolled (their polls were cut short): due again at once."""
+        if not claims:
+            return
+        statement = (
+            update(Feed)
+            .where(Feed.id == bindparam("b_id"), Feed.claim == bindparam("b_claim"))
+            .values(claim=None, next_poll_at=now)
+        )
+        connection = await self._session.connection()
+        await connection.execute(statement, [{"b_id": i, "b_claim": c} for i, c in claims])
+
+
+# The polling state a poll's outcome sets (FeedRepository.record).
+FEED_STATE = (
+    "title",
+    "etag",
+    "last_modified",
+    "body_hash",
+    "active",
+    "consecutive_errors",
+    "last_error",
+    "last_polled_at",
+    "last_success_at",
+    "next_poll_at",
+)

@@ -145,6 +145,9 @@ class Feed(Base):
     title: Mapped[str | None] = mapped_column(String(512))
     etag: Mapped[str | None] = mapped_column(String(512))
     last_modified: Mapped[str | None] = mapped_column(String(128))
+    # SHA-256 of the body last stored: a feed that ignores conditional GET but sends the
+    # same bytes again is not parsed again.
+    body_hash: Mapped[str | None] = mapped_column(String(64))
     interval_seconds: Mapped[int] = mapped_column(Integer, default=600)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
@@ -153,4 +156,7 @@ class Feed(Base):
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # None until a poll succeeds: the first successful poll stores without alerting.
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # While a poll holds the feed: who holds it (a token per claim), and next_poll_at is
+    # the claim's expiry, so a feed whose poller died comes due again by itself.
+    claim: Mapped[str | None] = mapped_column(String(128))
     next_poll_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import logging
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.feeds.fetch import FetchResult, fetch_feed
 from services.feeds.guard import FeedUrlRefused, Resolver, check_url, resolve_host
 from services.feeds.parse import parse_feed
+from services.feeds.store import Entry, EntryWriter
 from services.ingest import IngestService
-from storage.feeds import FeedRepository
+from storage.feeds import FEED_STATE, FeedRepository
 from storage.models import Feed
 
 log = logging.getLogger(__name__)
@@ -24,7 +28,15 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(hours=24)
 DEACTIVATE_AFTER_ERRORS = 20
+# How long a claim holds a feed: far past a poll's 20 s fetch timeout plus parsing and
+# storing, so a live poll never loses its feed, yet a dead poller's feeds soon come back.
 POLL_LEASE = timedelta(minutes=5)
+DEFAULT_CONCURRENCY = 64
+# Once asked to stop, polls under way get this long to finish; the rest are cut short and
+# their feeds released at once (a hanging feed would otherwise hold a shutdown for 20 s).
+STOP_GRACE_SECONDS = 5.0
+# Finished polls are recorded together with the next claim, or at least this often.
+RECORD_WITHIN_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +63,7 @@ class AddResult:
 class PollReport:
     feed_id: int
     url: str
-    status: str  # ok | not_modified | error
+    status: str  # ok | not_modified | error | busy (another poll holds the feed)
     added: int = 0
     updated: int = 0
     skipped: int = 0
@@ -80,6 +92,10 @@ def entry_id(feed_id: int, guid: str) -> str:
     return f"feed{feed_id}:{guid}"
 
 
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
 class FeedService:
     def __init__(
         self,
@@ -90,10 +106,12 @@ class FeedService:
         clock: Callable[[], datetime],
         allowed_hosts: frozenset[str] = frozenset(),
         resolver: Resolver = resolve_host,
-        concurrency: int = 10,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        holder: str | None = None,
     ) -> None:
+        """``holder`` names this process in the claims it takes (host:pid, say)."""
         self._sessions = session_factory
-        self._ingest = ingest
+        self._writer = EntryWriter(ingest, session_factory)
         self._client = client
         self._clock = clock
         self._allowed_hosts = allowed_hosts
@@ -103,6 +121,8 @@ class FeedService:
         # together when both run in one process.
         self._concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
+        self._holder = (holder or f"poller-{secrets.token_hex(4)}")[:100]
+        self._claim_numbers = itertools.count(1)
 
     async def add(self, url: str, interval: timedelta = DEFAULT_INTERVAL) -> AddResult:
         """Add a feed by URL (http(s), public addresses only); adding it twice is harmless."""
@@ -128,60 +148,132 @@ class FeedService:
             return await FeedRepository(session).remove(feed_id)
 
     async def poll_due(
-        self, limit: int = 1000, stop: asyncio.Event | None = None
+        self,
+        limit: int | None = None,
+        stop: asyncio.Event | None = None,
+        on_report: Callable[[PollReport], None] | None = None,
+        grace: float = STOP_GRACE_SECONDS,
     ) -> list[PollReport]:
-        """Poll the feeds whose time has come, a few at a time; return what happened.
+        """Poll the feeds whose time has come, many at a time, until none is due.
 
-        Due feeds are claimed one by one as polls finish, not in fixed batches: a slow or
-        hanging feed then holds up only its own slot, not a batch waiting for its slowest
-        member. At most ``limit`` feeds per call; once ``stop`` is set nothing new starts
-        and the polls under way finish.
+        Due feeds are claimed as slots free up (a few at once), not in fixed batches: a
+        slow or hanging feed then holds up only its own slot. Each claim is this poll's
+        alone (FeedRepository.claim_due), so processes polling one database never poll a
+        feed twice. Outcomes are written with the next claim, in one transaction.
+
+        At most ``limit`` feeds per call. Once ``stop`` is set nothing new starts, polls
+        under way get ``grace`` seconds, and the rest are cancelled and their feeds given
+        back. Reports go to ``on_report`` when given (a long run keeps none), else they are
+        returned.
         """
-        reports: list[PollReport] = []
-        running: set[asyncio.Task[PollReport]] = set()
-        claimed = 0
+        run = _Run(self._concurrency, limit, on_report)
+        stopped = asyncio.create_task(stop.wait()) if stop is not None else None
+        deadline: float | None = None
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                free = min(self._concurrency - len(running), limit - claimed)
-                if free > 0 and not (stop is not None and stop.is_set()):
-                    now = self._clock()
-                    async with self._sessions.begin() as session:
-                        feeds = await FeedRepository(session).claim_due(now, now + POLL_LEASE, free)
-                    claimed += len(feeds)
-                    running.update(asyncio.create_task(self._poll_limited(f)) for f in feeds)
-                if not running:
-                    return reports
-                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                reports.extend(task.result() for task in done)
+                if stop is not None and stop.is_set() and deadline is None:
+                    deadline = loop.time() + grace
+                free = run.free() if deadline is None else 0
+                if run.should_write(free, loop.time()):
+                    await self._write_and_claim(run, free)
+                if not run.running:
+                    return run.reports
+                waiting: set[asyncio.Task[Any]] = set(run.running)
+                if stopped is not None and not stopped.done():
+                    waiting.add(stopped)
+                timeout = RECORD_WITHIN_SECONDS if run.finished else None
+                if deadline is not None:
+                    timeout = max(0.0, deadline - loop.time())
+                done, _ = await asyncio.wait(
+                    waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                run.collect(done, loop.time())
+                if deadline is not None and loop.time() >= deadline and run.running:
+                    await self._cut_short(run)
         finally:
-            for task in running:  # only when cancelled: their leases expire and they come back
+            if stopped is not None:
+                stopped.cancel()
+            for task in run.running:  # only when cancelled: their leases expire and they come back
                 task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+            await asyncio.gather(*run.running, return_exceptions=True)
+
+    async def _write_and_claim(self, run: _Run, free: int) -> None:
+        claim = free > 0 and (free >= run.claim_batch or not run.running)
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            repo = FeedRepository(session)
+            await self._record(repo, run.finished)
+            feeds = (
+                await repo.claim_due(now, now + POLL_LEASE, free, self._new_token())
+                if claim
+                else []
+            )
+        run.recorded()
+        run.start(feeds, self._poll_limited)
+
+    async def _cut_short(self, run: _Run) -> None:
+        unfinished = dict(run.running)
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        run.running.clear()
+        run.collect({t for t in unfinished if not t.cancelled()}, 0.0)
+        cut = [feed for task, feed in unfinished.items() if task.cancelled()]
+        async with self._sessions.begin() as session:
+            repo = FeedRepository(session)
+            await self._record(repo, run.finished)
+            await repo.release([(f.id, f.claim or "") for f in cut], self._clock())
+        run.recorded()
+        if cut:
+            log.info("stopping: %d feed polls cut short, their feeds given back", len(cut))
 
     async def poll(self, feed_id: int | None = None) -> list[PollReport]:
         """Poll one feed now, or all of them, whatever their schedule."""
         async with self._sessions() as session:
             repo = FeedRepository(session)
             if feed_id is None:
-                feeds = await repo.all()
+                ids = [feed.id for feed in await repo.all()]
             else:
                 one = await repo.get(feed_id)
-                feeds = [one] if one is not None else []
-        return list(await asyncio.gather(*(self._poll_limited(feed) for feed in feeds)))
+                ids = [one.id] if one is not None else []
+        now = self._clock()
+        token = self._new_token()
+        claimed: list[Feed] = []
+        busy: list[PollReport] = []
+        async with self._sessions.begin() as session:
+            repo = FeedRepository(session)
+            for id_ in ids:
+                feed = await repo.claim_one(id_, now, now + POLL_LEASE, token)
+                if feed is not None:
+                    claimed.append(feed)
+                elif (held := await repo.get(id_)) is not None:
+                    busy.append(
+                        PollReport(
+                            held.id, held.url, "busy", error="another poll holds it right now"
+                        )
+                    )
+        polled = list(await asyncio.gather(*(self._poll_limited(feed) for feed in claimed)))
+        async with self._sessions.begin() as session:
+            await self._record(FeedRepository(session), polled)
+        return sorted([p.report for p in polled] + busy, key=lambda r: r.feed_id)
 
-    async def _poll_limited(self, feed: Feed) -> PollReport:
+    def _new_token(self) -> str:
+        return f"{self._holder}#{next(self._claim_numbers)}"
+
+    async def _poll_limited(self, feed: Feed) -> _Polled:
         async with self._slots:
             try:
-                return await self._poll(feed)
+                report, fetched, title = await self._poll(feed)
             except Exception as error:  # one broken feed must never stop the others
                 log.exception("polling feed %s failed", feed.id)
                 report = PollReport(
                     feed.id, feed.url, "error", error=f"internal error: {type(error).__name__}"
                 )
-                await self._record(feed, None, report)
-                return report
+                fetched, title = None, None
+            return _Polled(report, _outcome(feed, fetched, report, title, self._clock()))
 
-    async def _poll(self, feed: Feed) -> PollReport:
+    async def _poll(self, feed: Feed) -> tuple[PollReport, FetchResult, str | None]:
         fetched = await fetch_feed(
             self._client,
             feed.url,
@@ -191,71 +283,145 @@ class FeedService:
             resolver=self._resolver,
         )
         report = PollReport(feed.id, feed.url, fetched.status, error=fetched.error)
-        if fetched.status == "ok" and fetched.body is not None:
-            parsed = await asyncio.to_thread(
-                parse_feed, fetched.body, base_url=fetched.final_url, now=self._clock()
+        if fetched.status != "ok" or fetched.body is None:
+            return report, fetched, None
+        if body_hash(fetched.body) == feed.body_hash:  # the same bytes as last time
+            report.status = "not_modified"
+            return report, fetched, None
+        parsed = await asyncio.to_thread(
+            parse_feed, fetched.body, base_url=fetched.final_url, now=self._clock()
+        )
+        report.problems = parsed.problems
+        if not parsed.entries and parsed.problems:
+            report.status, report.error = "error", parsed.problems[0]
+            return report, fetched, None
+        first_poll = feed.last_success_at is None
+        entries = [
+            Entry(
+                replace(
+                    entry.article,
+                    # A link-only entry still becomes an article: its title is its story.
+                    body=entry.article.body or entry.article.title,
+                    external_id=entry_id(feed.id, entry.guid),
+                ),
+                f"{feed.url} entry {n}",
+                # A new feed's back catalogue is stored silently; so are old entries.
+                notify=(
+                    not first_poll
+                    if entry.article.published_at is None
+                    else entry.article.published_at > feed.added_at
+                ),
             )
-            report.problems = parsed.problems
-            if not parsed.entries and parsed.problems:
-                report.status, report.error = "error", parsed.problems[0]
+            for n, entry in enumerate(parsed.entries, start=1)
+        ]
+        stored = await self._writer.store(entries)
+        report.added, report.updated, report.skipped = stored.added, stored.updated, stored.skipped
+        report.problems += stored.problems
+        return report, fetched, parsed.title
+
+    async def _record(self, repo: FeedRepository, polled: list[_Polled]) -> None:
+        written = await repo.record([p.outcome for p in polled])
+        if written is not None and written < len(polled):
+            # Removed while polling, or a poll that outlived its lease: its feed was
+            # claimed again, and the newer poll's outcome is the one kept.
+            log.info("%d of %d feed poll outcomes dropped", len(polled) - written, len(polled))
+
+
+@dataclass(frozen=True, slots=True)
+class _Polled:
+    report: PollReport
+    outcome: dict[str, Any]  # the feed's new polling state, for FeedRepository.record
+
+
+class _Run:
+    """The bookkeeping of one poll_due call: polls under way, finished, reported."""
+
+    def __init__(
+        self,
+        concurrency: int,
+        limit: int | None,
+        on_report: Callable[[PollReport], None] | None,
+    ) -> None:
+        self.concurrency = concurrency
+        self.limit = limit
+        # Claim a few feeds at a time, not one per finished poll: fewer transactions.
+        self.claim_batch = max(1, concurrency // 8)
+        self.running: dict[asyncio.Task[_Polled], Feed] = {}
+        self.finished: list[_Polled] = []
+        self.first_finished_at: float | None = None
+        self.reports: list[PollReport] = []
+        self.claimed = 0
+        self._on_report = on_report
+
+    def free(self) -> int:
+        free = self.concurrency - len(self.running)
+        if self.limit is not None:
+            free = min(free, self.limit - self.claimed)
+        return max(0, free)
+
+    def should_write(self, free: int, now: float) -> bool:
+        if free > 0 and (free >= self.claim_batch or not self.running):
+            return True
+        if not self.finished:
+            return False
+        late = self.first_finished_at is not None and (
+            now - self.first_finished_at >= RECORD_WITHIN_SECONDS
+        )
+        return late or not self.running or len(self.finished) >= self.claim_batch
+
+    def start(self, feeds: Iterable[Feed], poll: Callable[[Feed], Any]) -> None:
+        for feed in feeds:
+            self.running[asyncio.create_task(poll(feed), name=f"feed {feed.id}")] = feed
+            self.claimed += 1
+
+    def collect(self, done: Iterable[asyncio.Task[Any]], now: float) -> None:
+        for task in done:
+            self.running.pop(task, None)
+            if task.cancelled() or not isinstance(result := task.result(), _Polled):
+                continue  # a poll cut short, or the stop signal
+            if not self.finished:
+                self.first_finished_at = now
+            self.finished.append(result)
+
+    def recorded(self) -> None:
+        for polled in self.finished:
+            if self._on_report is not None:
+                self._on_report(polled.report)
             else:
-                first_poll = feed.last_success_at is None
-                added_at = feed.added_at
-                items = [
-                    (
-                        replace(
-                            entry.article,
-                            # A link-only entry still becomes an article: its title is its story.
-                            body=entry.article.body or entry.article.title,
-                            external_id=entry_id(feed.id, entry.guid),
-                        ),
-                        f"{feed.url} entry {n}",
-                    )
-                    for n, entry in enumerate(parsed.entries, start=1)
-                ]
+                self.reports.append(polled.report)
+        self.finished.clear()
+        self.first_finished_at = None
 
-                def notify(published: datetime | None) -> bool:
-                    # A new feed's back catalogue is stored silently; so are old entries.
-                    if published is None:
-                        return not first_poll
-                    return published > added_at
 
-                ingested = await self._ingest.ingest(items, notify=notify)
-                report.added, report.updated, report.skipped = (
-                    ingested.added,
-                    ingested.updated,
-                    ingested.skipped,
-                )
-                report.problems += [f"{r.location}: {r.reason}" for r in ingested.rejected]
-                if parsed.title and not feed.title:
-                    feed.title = parsed.title
-        await self._record(feed, fetched, report)
-        return report
-
-    async def _record(self, feed: Feed, fetched: FetchResult | None, report: PollReport) -> None:
-        now = self._clock()
-        async with self._sessions.begin() as session:
-            row = await FeedRepository(session).get(feed.id)
-            if row is None:  # removed while polling
-                return
-            row.last_polled_at = now
-            interval = timedelta(seconds=row.interval_seconds)
-            if report.status == "error":
-                row.consecutive_errors += 1
-                row.last_error = report.error
-                row.next_poll_at = now + min(
-                    interval * 2 ** min(row.consecutive_errors, 10), MAX_BACKOFF
-                )
-                if row.consecutive_errors >= DEACTIVATE_AFTER_ERRORS:
-                    row.active = False
-                    log.warning(
-                        "feed %s deactivated after %d errors", row.url, row.consecutive_errors
-                    )
-                return
-            row.consecutive_errors, row.last_error = 0, None
-            row.last_success_at = now
-            row.next_poll_at = now + interval
-            if fetched is not None:
-                row.etag, row.last_modified = fetched.etag, fetched.last_modified
-            if feed.title and not row.title:
-                row.title = feed.title[:512]
+def _outcome(
+    feed: Feed,
+    fetched: FetchResult | None,
+    report: PollReport,
+    title: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The feed's polling state after this poll (from its state when claimed)."""
+    state: dict[str, Any] = {name: getattr(feed, name) for name in FEED_STATE}
+    state.update(id=feed.id, claim=feed.claim, last_polled_at=now)
+    interval = timedelta(seconds=feed.interval_seconds)
+    if report.status == "error":
+        errors = feed.consecutive_errors + 1
+        state.update(
+            consecutive_errors=errors,
+            last_error=report.error,
+            next_poll_at=now + min(interval * 2 ** min(errors, 10), MAX_BACKOFF),
+        )
+        if errors >= DEACTIVATE_AFTER_ERRORS:
+            state["active"] = False
+            log.warning("feed %s deactivated after %d errors", feed.url, errors)
+        return state
+    state.update(
+        consecutive_errors=0, last_error=None, last_success_at=now, next_poll_at=now + interval
+    )
+    if fetched is not None:
+        state.update(etag=fetched.etag, last_modified=fetched.last_modified)
+        if fetched.body is not None:
+            state["body_hash"] = body_hash(fetched.body)
+    if title and not feed.title:
+        state["title"] = title[:512]
+    return state

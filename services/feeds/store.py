@@ -1,0 +1,146 @@
+"""Storing the entries of many feed polls together: one writer, a transaction per batch.
+
+Polls hand their entries to the process's EntryWriter and wait. Whichever poll gets the
+write turn stores everything queued by then (a group commit), so a thousand polls cost a
+few dozen transactions, not a thousand, and the polls of one process never race each other
+for SQLite's single write lock. A batch that loses that lock to another process is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.ingest import IngestReport, IngestService
+from services.parsing import RawArticle
+from storage.feeds import FeedRepository
+
+log = logging.getLogger(__name__)
+
+# Entries per write turn, and per ingest call (IngestService's batch: one transaction).
+TURN_ENTRIES = 2000
+CHUNK_ENTRIES = 500
+LOCKED_RETRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    article: RawArticle  # with its external_id set: that is how outcomes find their feed
+    location: str  # for problem reports, unique per entry
+    notify: bool  # whether subscribers hear of it, should it be new
+
+
+@dataclass(slots=True)
+class Stored:
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(eq=False, slots=True)
+class _Request:
+    entries: Sequence[Entry]
+    future: asyncio.Future[Stored]
+    abandoned: bool = False  # its poll was cancelled: nobody waits for the outcome
+
+
+class EntryWriter:
+    def __init__(self, ingest: IngestService, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._ingest = ingest
+        self._sessions = sessions
+        self._queue: deque[_Request] = deque()
+        self._turn = asyncio.Lock()
+
+    async def store(self, entries: Sequence[Entry]) -> Stored:
+        """Store one poll's entries (with whatever else is queued); say what became of them."""
+        if not entries:
+            return Stored()
+        request = _Request(entries, asyncio.get_running_loop().create_future())
+        self._queue.append(request)
+        try:
+            async with self._turn:
+                if not request.future.done():
+                    await self._write(self._take())
+        except asyncio.CancelledError:
+            request.abandoned = True
+            raise
+        return request.future.result()
+
+    def _take(self) -> list[_Request]:
+        batch: list[_Request] = []
+        size = 0
+        while self._queue and size < TURN_ENTRIES:
+            request = self._queue.popleft()
+            if not request.abandoned:
+                batch.append(request)
+                size += len(request.entries)
+        return batch
+
+    async def _write(self, batch: list[_Request]) -> None:
+        try:
+            outcomes = await self._store_all(batch)
+        except Exception as error:
+            for request in batch:
+                request.future.set_exception(error)
+            return
+        except BaseException:  # cancelled mid-write: whoever writes next takes these over
+            self._queue.extendleft(reversed(batch))
+            raise
+        for request, outcome in zip(batch, outcomes, strict=True):
+            request.future.set_result(outcome)
+
+    async def _store_all(self, batch: list[_Request]) -> list[Stored]:
+        owner = {e.article.external_id: n for n, r in enumerate(batch) for e in r.entries}
+        at = {e.location: n for n, r in enumerate(batch) for e in r.entries}
+        outcomes = [Stored() for _ in batch]
+        for notify in (True, False):
+            located = [
+                (e.article, e.location) for r in batch for e in r.entries if e.notify is notify
+            ]
+            for start in range(0, len(located), CHUNK_ENTRIES):
+                report = await self._ingest_chunk(located[start : start + CHUNK_ENTRIES], notify)
+                async with self._sessions() as session:
+                    external = await FeedRepository(session).external_ids(
+                        report.added_ids + report.updated_ids
+                    )
+                for ids, counted in ((report.added_ids, "added"), (report.updated_ids, "updated")):
+                    for article_id in ids:
+                        n = owner.get(external.get(article_id))
+                        if n is not None:
+                            setattr(outcomes[n], counted, getattr(outcomes[n], counted) + 1)
+                for rejected in report.rejected:
+                    outcomes[at[rejected.location]].problems.append(
+                        f"{rejected.location}: {rejected.reason}"
+                    )
+        for request, outcome in zip(batch, outcomes, strict=True):
+            outcome.skipped = (
+                len(request.entries) - outcome.added - outcome.updated - len(outcome.problems)
+            )
+        return outcomes
+
+    async def _ingest_chunk(
+        self, located: list[tuple[RawArticle, str]], notify: bool
+    ) -> IngestReport:
+        def rule(_: datetime | None) -> bool:
+            return notify
+
+        attempt = 1
+        while True:
+            try:
+                return await self._ingest.ingest(located, notify=rule)
+            except OperationalError as error:
+                # Another process held SQLite's write lock past the busy timeout, or wrote
+                # between this transaction's read and its write: nothing was stored.
+                if attempt == LOCKED_RETRIES or "locked" not in str(error.orig):
+                    raise
+            log.info("storing feed entries: the database was locked; retrying")
+            await asyncio.sleep(0.2 * attempt)
+            attempt += 1
