@@ -1,28 +1,36 @@
-"""Feed polling: 1,000 feeds served from loopback, one full poll cycle and a conditional one.
+"""Feed polling at scale: 10,000 loopback feeds, today's single leader, one worker, two.
 
-Usage: python -m bench.feeds [--feeds 1000] [--database postgresql+asyncpg://...]
+Usage: python -m bench.feeds [--feeds 10000] [--database postgresql+asyncpg://...]
+       [--interval 600] [--concurrency 64] [--baseline-rev 6b18794] [--cycles 2]
 
-A separate process serves generated feeds on 127.0.0.1 (aiohttp): RSS 2.0, Atom and
-RSS 1.0 with 20-50 entries each, half with full content; half answer 304 to If-None-Match,
-a fifth to If-Modified-Since, the rest always send the whole feed. About 5% are slow
-(1.5-3 s), 0.5% hang past the 20 s timeout, and 4% are broken (HTTP 500 or 404, malformed
-XML, an HTML page). The poller is the product's: Runtime.open (as ``newsbot worker`` does,
-with FEED_ALLOWED_HOSTS=127.0.0.1 so the SSRF guard lets loopback through), feeds added
-with FeedService.add, and a cycle is FeedService.poll_due called until nothing is due.
-Peak RSS is sampled (psutil) in the polling process; the feed server is another process.
-Then every feed is made due again and polled a second time (conditional GET).
-Baselines in the same run: plain httpx GETs of every feed at the same concurrency (no
-parsing, no storing), and parsing every fetched body with the product's parser alone.
+A separate process serves generated feeds on 127.0.0.1 (aiohttp) and counts the requests
+for each feed: RSS 2.0, Atom and RSS 1.0 with 20-50 entries each, half with full content;
+half answer 304 to If-None-Match, a fifth to If-Modified-Since, the rest always send the
+whole feed. About 5% are slow (1.5-3 s), 0.5% hang past the 20 s timeout, and 4% are
+broken (HTTP 500 or 404, malformed XML, an HTML page): the same mix as issue 3's bench.
+
+Each poller is a real process (bench/feed_poller.py): Runtime.open from the environment,
+as ``newsbot worker`` does (FEED_ALLOWED_HOSTS=127.0.0.1 lets loopback past the SSRF
+guard), then FeedService.poll_due() until nothing is due, the call a worker's feed loop
+makes. Three set-ups, each on a fresh database with the feeds inserted: today's code
+(the baseline revision, exported with git archive: the alert leader polls, ten at a
+time), one worker of this tree, and two workers of this tree started together. Cycle 1
+stores every entry (a cold start); then every feed is made due again and cycle 2 is the
+steady state (conditional GET, unchanged bodies). A cycle is cut at ``--interval``
+seconds. Reported: wall time, feeds/s, each process's CPU and peak RSS, and from the
+server's counts how many feeds were polled not at all, once, or more than once.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import random
+import re
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -30,21 +38,22 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
-import psutil
 from aiohttp import web
-from sqlalchemy import update
+from sqlalchemy import insert, text, update
 
 from bench import alertkit as kit
-from bot.runtime import Runtime
-from bot.settings import Settings
-from services.feeds.parse import parse_feed
+from storage.db import create_engine
 from storage.models import Feed
 
-FEEDS = 1000
-CONCURRENCY = 10  # FeedService's default
+FEEDS = 10_000
+INTERVAL = 600.0  # seconds: the default feed interval, the goal's bound on a cycle
+CONCURRENCY = 64  # FEED_CONCURRENCY's default
+# The last commit before feed polling scaled out: the leader polls, ten feeds at a time.
+BASELINE_REV = "6b18794"
+POLLER = Path(__file__).with_name("feed_poller.py")
 
 
 # -- the feed server (a separate process) ----------------------------------------------------
@@ -138,8 +147,18 @@ def serve(count: int) -> None:
     bodies = {n: _feed_body(n, world, now) for n in range(count)}
     last_modified = format_datetime(now, usegmt=True)
 
+    polls: Counter[int] = Counter()  # requests per feed since the last /reset
+
+    async def stats(_: web.Request) -> web.StreamResponse:
+        return web.json_response({str(n): count for n, count in polls.items()})
+
+    async def reset(_: web.Request) -> web.StreamResponse:
+        polls.clear()
+        return web.Response(text="ok")
+
     async def handle(request: web.Request) -> web.StreamResponse:
         n = int(request.match_info["n"])
+        polls[n] += 1
         kind = feed_kind(n)
         if kind == "slow":
             await asyncio.sleep(1.5 + (n % 7) / 4)
@@ -168,6 +187,8 @@ def serve(count: int) -> None:
     async def main() -> None:
         app = web.Application()
         app.router.add_get("/feed/{n}.xml", handle)
+        app.router.add_get("/stats", stats)
+        app.router.add_post("/reset", reset)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=2048)
@@ -179,156 +200,205 @@ def serve(count: int) -> None:
     asyncio.run(main())
 
 
-# -- measuring --------------------------------------------------------------------------------
+# -- the pollers --------------------------------------------------------------------------
 
 
-class PeakRss:
-    """Samples this process's resident memory every 20 ms while active."""
+class Poller:
+    """bench/feed_poller.py as a child process on the given tree."""
 
-    def __init__(self) -> None:
-        self._process = psutil.Process()
-        self.peak = self.before = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+    def __init__(self, tree: Path, env: dict[str, str], log: Path) -> None:
+        self._log: IO[bytes] = log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, str(POLLER)],
+            env={**env, "PYTHONPATH": str(tree)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            cwd=tree,
+            text=True,
+        )
 
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._process.memory_info().rss)
-            self._stop.wait(0.02)
+    def expect_ready(self) -> None:
+        line = self._readline()
+        if line.strip() != "READY":
+            raise SystemExit(f"a poller did not start: {line!r} (see its log)")
 
-    def __enter__(self) -> PeakRss:
-        self.peak = self.before = self._process.memory_info().rss
-        self._thread.start()
-        return self
+    def go(self, limit: float) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"GO {limit}\n")
+        self.process.stdin.flush()
 
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def figures(self) -> dict[str, Any]:
+        return dict(json.loads(self._readline()))
+
+    def _readline(self) -> str:
+        assert self.process.stdout is not None
+        return self.process.stdout.readline()
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(60)
+        self._log.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    name: str
+    tree: Path
+    processes: int
+    cycles: int
 
 
 def mib(value: float) -> str:
     return f"{value / 2**20:.0f} MiB"
 
 
-async def baseline_fetch(urls: list[str]) -> tuple[float, list[bytes], int]:
-    """Plain GETs, CONCURRENCY at a time, 20 s timeout: the floor of a poll cycle."""
-    slots = asyncio.Semaphore(CONCURRENCY)
-    bodies: list[bytes] = []
-    failures = 0
-
-    async def get(client: httpx.AsyncClient, url: str) -> None:
-        nonlocal failures
-        async with slots:
-            try:
-                response = await client.get(url)
-            except httpx.HTTPError:
-                failures += 1
-                return
-            if response.status_code == 200:
-                bodies.append(response.content)
-            else:
-                failures += 1
-
-    started = time.perf_counter()
-    async with httpx.AsyncClient(timeout=httpx.Timeout(20.0)) as client:
-        await asyncio.gather(*(get(client, url) for url in urls))
-    return time.perf_counter() - started, bodies, failures
+async def fresh_database(workdir: Path, server_url: str | None, name: str) -> str:
+    if server_url is None:
+        return f"sqlite+aiosqlite:///{workdir / (name + '.db')}"
+    database = f"newsbot_bench_{name}_{os.getpid()}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        await connection.execute(text(f'CREATE DATABASE "{database}"'))
+    await admin.dispose()
+    return re.sub(r"/[^/]*$", f"/{database}", server_url)
 
 
-@dataclass(frozen=True, slots=True)
-class Cycle:
-    wall: float
-    cpu: float  # seconds of CPU the polling process used
-    peak_rss: int
-    rss_before: int
-    reports: list[Any]
+async def drop_database(server_url: str | None, url: str) -> None:
+    if server_url is None:
+        return
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        name = url.rsplit("/", 1)[1]
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
 
-    def line(self, name: str, baseline: float) -> str:
-        growth = mib(self.peak_rss - self.rss_before)
-        return (
-            f"{name}: {self.wall:.1f} s = {self.wall / baseline:.1f}x the fetch baseline "
-            f"(CPU {self.cpu:.0f} s); peak RSS {mib(self.peak_rss)} (+{growth}); "
-            f"{describe(self.reports)}"
+
+async def set_due(url: str, feeds: int | None, port: int) -> None:
+    """Insert the feeds (only columns every revision has), or make them all due again."""
+    engine = create_engine(url)
+    now = datetime.now(UTC)
+    async with engine.begin() as connection:
+        if feeds is None:
+            await connection.execute(update(Feed).values(next_poll_at=now - timedelta(seconds=1)))
+        else:
+            await connection.execute(
+                insert(Feed),
+                [
+                    {
+                        "url": f"http://127.0.0.1:{port}/feed/{n}.xml",
+                        "added_at": now - timedelta(days=1),
+                        "next_poll_at": now - timedelta(seconds=1),
+                        "interval_seconds": int(INTERVAL),
+                        "active": True,
+                        "consecutive_errors": 0,
+                    }
+                    for n in range(feeds)
+                ],
+            )
+    await engine.dispose()
+
+
+async def run_setup(
+    setup: Setup, args: argparse.Namespace, workdir: Path, port: int, client: httpx.AsyncClient
+) -> None:
+    slug = re.sub(r"\W+", "_", setup.name)
+    url = await fresh_database(workdir, args.database, slug)
+    pollers: list[Poller] = []
+    try:
+        for n in range(setup.processes):
+            env = {
+                **os.environ,
+                "DATABASE_URL": url,
+                "SEARCH_INDEX_DIR": str(workdir / f"{slug}-index-{n}"),
+                "FEED_ALLOWED_HOSTS": "127.0.0.1",
+                "FEED_CONCURRENCY": str(args.concurrency),
+                "LOG_LEVEL": "WARNING",
+            }
+            poller = Poller(setup.tree, env, workdir / f"{slug}-{n}.log")
+            pollers.append(poller)
+            poller.expect_ready()  # one at a time: the first migrates the fresh database
+        for number in range(1, setup.cycles + 1):
+            await set_due(url, args.feeds if number == 1 else None, port)
+            await client.post("/reset")
+            load = os.getloadavg()[0]
+            started = time.perf_counter()
+            for poller in pollers:
+                poller.go(args.interval)
+            figures = [await asyncio.to_thread(poller.figures) for poller in pollers]
+            wall = time.perf_counter() - started
+            polls = Counter((await client.get("/stats")).json().values())
+            report(setup, number, wall, figures, polls, args.feeds, load)
+    finally:
+        for poller in pollers:
+            poller.close()
+        await drop_database(args.database, url)
+
+
+def report(
+    setup: Setup,
+    number: int,
+    wall: float,
+    figures: list[dict[str, Any]],
+    polls: Counter[int],
+    feeds: int,
+    load: float,
+) -> None:
+    kind = "cold: every entry new" if number == 1 else "steady: conditional GET"
+    polled = sum(sum(f["statuses"].values()) for f in figures)
+    cut = any(f["cut_at_limit"] for f in figures)
+    once = polls.get(1, 0)
+    twice = sum(n for times, n in polls.items() if times > 1)
+    never = feeds - sum(polls.values())
+    within = "cut at the interval" if cut else "all due feeds done"
+    print(
+        f"{setup.name}, cycle {number} ({kind}): {polled:,} feeds polled in {wall:.0f} s "
+        f"({within}) = {polled / wall:.1f} feeds/s; load average at start {load:.1f}"
+    )
+    print(
+        f"    server counts: {once:,} feeds requested once, {twice} more than once, {never} never"
+    )
+    for n, f in enumerate(figures, start=1):
+        statuses = ", ".join(f"{count} {status}" for status, count in sorted(f["statuses"].items()))
+        print(
+            f"    process {n}: {statuses}; articles stored {f['stored']:,}; CPU {f['cpu']:.0f} s; "
+            f"peak RSS {mib(f['rss_peak'])} (+{mib(f['rss_peak'] - f['rss_before'])})"
         )
+        if number == 1 and n == 1:
+            print(f"    errors: {f['errors']}")
 
 
-async def poll_cycle(runtime: Runtime) -> Cycle:
-    """Make every feed due, then FeedService.poll_due() (as the worker calls it) until none is."""
-    async with runtime.sessions.begin() as session:
-        await session.execute(
-            update(Feed).values(next_poll_at=datetime.now(UTC) - timedelta(seconds=1))
-        )
-    process = psutil.Process()
-    reports: list[Any] = []
-    cpu = sum(process.cpu_times()[:2])
-    with PeakRss() as rss:
-        started = time.perf_counter()
-        while batch := await runtime.services.feeds.poll_due():
-            reports.extend(batch)
-        wall = time.perf_counter() - started
-    return Cycle(wall, sum(process.cpu_times()[:2]) - cpu, rss.peak, rss.before, reports)
-
-
-def describe(reports: list[Any]) -> str:
-    statuses = Counter(r.status for r in reports)
-    added = sum(r.added for r in reports)
-    skipped = sum(r.skipped for r in reports)
-    updated = sum(r.updated for r in reports)
-    parts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
-    return f"{parts}; articles stored {added:,}, updated {updated:,}, skipped {skipped:,}"
+def export_tree(repo: Path, rev: str, workdir: Path) -> Path:
+    tree = workdir / f"tree-{rev}"
+    tree.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", rev], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
 
 
 async def run(args: argparse.Namespace, workdir: Path, port: int) -> None:
-    urls = [f"http://127.0.0.1:{port}/feed/{n}.xml" for n in range(args.feeds)]
     kinds = Counter(feed_kind(n) for n in range(args.feeds))
     print(f"{args.feeds:,} feeds on loopback: {dict(kinds)}")
-    db = kit.Database(workdir, args.database)
-    await db.create()
-    settings = Settings(
-        database_url=db.url,
-        search_index_dir=workdir / "index",
-        feed_allowed_hosts=frozenset({"127.0.0.1"}),
+    database = "PostgreSQL" if args.database else "SQLite"
+    print(
+        f"database: {database}; cycle limit {args.interval:.0f} s;"
+        f" FEED_CONCURRENCY {args.concurrency} for this tree; baseline revision {args.baseline_rev}"
     )
-    runtime = await Runtime.open(settings)
-    try:
-        idle = psutil.Process().memory_info().rss
-        print(f"poller process RSS before polling: {mib(idle)} ({db.kind})")
-        for url in urls:
-            added = await runtime.services.feeds.add(url)
-            if added.feed is None:
-                raise SystemExit(f"{url} refused: {added.refusal}")
-
-        with PeakRss() as rss:
-            fetch_wall, bodies, failed = await baseline_fetch(urls)
-        fetch_peak = rss.peak
-        started = time.perf_counter()
-        for body in bodies:
-            parse_feed(body, base_url=urls[0], now=datetime.now(UTC))
-        parse_wall = time.perf_counter() - started
-        print(
-            f"baseline, plain httpx GETs ({CONCURRENCY} at a time): {fetch_wall:.1f} s, "
-            f"{len(bodies):,} bodies ({sum(map(len, bodies)) / 2**20:.0f} MiB), {failed} "
-            f"failed, peak RSS {mib(fetch_peak)}; parsing those bodies alone: {parse_wall:.1f} s"
-        )
-        del bodies
-
-        first = await poll_cycle(runtime)
-        print(first.line("cycle 1, first poll (all entries stored, silently)", fetch_wall))
-        second = await poll_cycle(runtime)
-        print(second.line("cycle 2, conditional GET (nothing new)", fetch_wall))
-        errors = Counter((r.error or "")[:40] for r in first.reports if r.status == "error")
-        lenient = sum(1 for r in first.reports if r.status == "ok" and r.problems)
-        print(f"errors in cycle 1: {dict(errors)}; stored with problems reported: {lenient}")
-        started = time.perf_counter()
-        indexed = await runtime.follower.catch_up()
-        print(
-            f"afterwards the search index takes the new articles in "
-            f"{time.perf_counter() - started:.1f} s ({indexed.applied:,} changes); RSS now "
-            f"{mib(psutil.Process().memory_info().rss)}"
-        )
-    finally:
-        await runtime.close()
-        await db.drop()
+    setups = []
+    if args.baseline_cycles:
+        tree = export_tree(args.repo, args.baseline_rev, workdir)
+        setups.append(Setup("today (one leader, 10 at a time)", tree, 1, args.baseline_cycles))
+    setups.append(Setup("one worker", kit.ROOT, 1, args.cycles))
+    setups.append(Setup("two workers", kit.ROOT, 2, args.cycles))
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        for setup in setups:
+            if args.only and args.only not in setup.name:
+                continue
+            await run_setup(setup, args, workdir, port, client)
 
 
 async def main_async(args: argparse.Namespace, port: int) -> None:
@@ -340,7 +410,14 @@ async def main_async(args: argparse.Namespace, port: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=FEEDS)
-    parser.add_argument("--database", help="a PostgreSQL server URL (a fresh database is made)")
+    parser.add_argument("--database", help="a PostgreSQL server URL (fresh databases are made)")
+    parser.add_argument("--interval", type=float, default=INTERVAL, help="cycle limit, seconds")
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
+    parser.add_argument("--cycles", type=int, default=2, help="cycles per set-up of this tree")
+    parser.add_argument("--baseline-rev", default=BASELINE_REV)
+    parser.add_argument("--baseline-cycles", type=int, default=1, help="0 skips the baseline")
+    parser.add_argument("--repo", type=Path, default=kit.ROOT, help="where the baseline comes from")
+    parser.add_argument("--only", help="run only the set-ups whose name contains this")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
