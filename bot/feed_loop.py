@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from services.feeds.service import FeedService, PollReport
+from services.feeds.service import STOP_GRACE_SECONDS, FeedService, PollReport
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,12 @@ class FeedLoop:
         *,
         check_every: float = FEED_CHECK_SECONDS,
         on_report: Callable[[PollReport], None] | None = None,
+        grace: float = STOP_GRACE_SECONDS,
     ) -> None:
-        """``on_report`` sees every poll's outcome (for metrics), after it is logged."""
+        """``on_report`` sees every poll's outcome (for metrics), after it is logged;
+        ``grace``: how long polls under way may finish once stopping."""
         self._feeds = feeds
+        self._grace = grace
         self._check_every = check_every
         self._on_report = on_report
         self._stop = asyncio.Event()
@@ -37,7 +40,7 @@ class FeedLoop:
         self._task = asyncio.create_task(self._run(), name="feeds")
 
     async def stop(self) -> None:
-        """Stop: polls under way get a few seconds, the rest give their feeds back."""
+        """Stop: polls under way get ``grace`` seconds, the rest give their feeds back."""
         self._stop.set()
         if self._task is not None:
             await self._task
@@ -45,7 +48,9 @@ class FeedLoop:
     async def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                await self._feeds.poll_due(stop=self._stop, on_report=self._report)
+                await self._feeds.poll_due(
+                    stop=self._stop, on_report=self._report, grace=self._grace
+                )
             except Exception:
                 log.exception("polling feeds failed; retrying")
             with contextlib.suppress(TimeoutError):

@@ -82,7 +82,7 @@ class Settings:
             feed_allowed_hosts=frozenset(
                 h.strip().lower() for h in env.get("FEED_ALLOWED_HOSTS", "").split(",") if h.strip()
             ),
-            feed_concurrency=_parse_concurrency(env.get("FEED_CONCURRENCY", "64")),
+            feed_concurrency=_parse_concurrency(env.get("FEED_CONCURRENCY", "").strip() or "64"),
         )
 
     def require_token(self) -> Secret:
