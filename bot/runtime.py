@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
 import os
 import socket
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -38,6 +41,7 @@ class Runtime:
     follower: IndexFollower
     services: Services
     http: httpx.AsyncClient
+    feed_pool: ProcessPoolExecutor | None = None
 
     @classmethod
     async def open(
@@ -64,6 +68,13 @@ class Runtime:
         index = follower.index
         articles = ArticleService(sessions)
         ingest = IngestService(sessions, clock=clock)
+        feed_pool = (
+            ProcessPoolExecutor(
+                settings.feed_parse_processes, mp_context=multiprocessing.get_context("spawn")
+            )
+            if settings.feed_parse_processes
+            else None
+        )
         # Feed fetches follow redirects by hand (each hop is checked) and time out per feed;
         # one client for every poll, with no more connections than polls at once.
         http = httpx.AsyncClient(
@@ -82,17 +93,22 @@ class Runtime:
             subscriptions=SubscriptionService(sessions, index, clock=clock),
             feeds=FeedService(
                 sessions,
-                ingest,
+                ingest
+                if feed_pool is None
+                else IngestService(sessions, clock=clock, executor=feed_pool),
                 http,
                 clock=clock,
                 allowed_hosts=settings.feed_allowed_hosts,
                 concurrency=settings.feed_concurrency,
                 holder=f"{socket.gethostname()}:{os.getpid()}",
+                parse_executor=feed_pool,
             ),
             index_follower=follower,
         )
-        return cls(engine, sessions, follower, services, http)
+        return cls(engine, sessions, follower, services, http, feed_pool)
 
     async def close(self) -> None:
         await self.http.aclose()
+        if self.feed_pool is not None:
+            await asyncio.to_thread(self.feed_pool.shutdown, cancel_futures=True)
         await self.engine.dispose()

@@ -61,6 +61,8 @@ class Settings:
     # Feeds polled at once by each process that polls feeds (a hanging one holds a slot
     # for its 20 s timeout, so this is what keeps slow sites from starving the rest).
     feed_concurrency: int = 64
+    # Processes that parse feeds and clean their entries for a polling process (0: in it).
+    feed_parse_processes: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +85,9 @@ class Settings:
                 h.strip().lower() for h in env.get("FEED_ALLOWED_HOSTS", "").split(",") if h.strip()
             ),
             feed_concurrency=_parse_concurrency(env.get("FEED_CONCURRENCY", "").strip() or "64"),
+            feed_parse_processes=_parse_processes(
+                env.get("FEED_PARSE_PROCESSES", "").strip() or "0"
+            ),
         )
 
     def require_token(self) -> Secret:
@@ -178,5 +183,21 @@ def _parse_concurrency(raw: str) -> int:
     if not 1 <= value <= MAX_FEED_CONCURRENCY:
         raise SettingsError(
             f"FEED_CONCURRENCY must be a whole number from 1 to {MAX_FEED_CONCURRENCY}, not {raw!r}"
+        )
+    return value
+
+
+MAX_FEED_PARSE_PROCESSES = 32
+
+
+def _parse_processes(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_FEED_PARSE_PROCESSES:
+        raise SettingsError(
+            f"FEED_PARSE_PROCESSES must be a whole number from 0 to {MAX_FEED_PARSE_PROCESSES}, "
+            f"not {raw!r}"
         )
     return value

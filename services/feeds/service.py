@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import itertools
 import logging
 import secrets
 from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -108,8 +110,10 @@ class FeedService:
         resolver: Resolver = resolve_host,
         concurrency: int = DEFAULT_CONCURRENCY,
         holder: str | None = None,
+        parse_executor: Executor | None = None,
     ) -> None:
-        """``holder`` names this process in the claims it takes (host:pid, say)."""
+        """``holder`` names this process in the claims it takes (host:pid, say);
+        ``parse_executor``: a process pool for parsing feeds (default: a thread)."""
         self._sessions = session_factory
         self._writer = EntryWriter(ingest, session_factory)
         self._client = client
@@ -121,6 +125,7 @@ class FeedService:
         # together when both run in one process.
         self._concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
+        self._parse_executor = parse_executor
         self._holder = (holder or f"poller-{secrets.token_hex(4)}")[:100]
         self._claim_numbers = itertools.count(1)
 
@@ -288,9 +293,11 @@ class FeedService:
         if body_hash(fetched.body) == feed.body_hash:  # the same bytes as last time
             report.status = "not_modified"
             return report, fetched, None
-        parsed = await asyncio.to_thread(
+        parse = functools.partial(
             parse_feed, fetched.body, base_url=fetched.final_url, now=self._clock()
         )
+        # In other processes when given a pool (the CPU-bound part of a poll), else a thread.
+        parsed = await asyncio.get_running_loop().run_in_executor(self._parse_executor, parse)
         report.problems = parsed.problems
         if not parsed.entries and parsed.problems:
             report.status, report.error = "error", parsed.problems[0]

@@ -60,3 +60,10 @@ def test_feed_concurrency_defaults_to_64_and_can_be_set() -> None:
     assert Settings.from_env({}).feed_concurrency == 64
     assert Settings.from_env({"FEED_CONCURRENCY": ""}).feed_concurrency == 64
     assert Settings.from_env({"FEED_CONCURRENCY": " 200 "}).feed_concurrency == 200
+
+
+def test_feed_parse_processes_default_to_none_and_are_bounded() -> None:
+    assert Settings.from_env({}).feed_parse_processes == 0
+    assert Settings.from_env({"FEED_PARSE_PROCESSES": "2"}).feed_parse_processes == 2
+    with pytest.raises(SettingsError, match="FEED_PARSE_PROCESSES must be a whole number"):
+        Settings.from_env({"FEED_PARSE_PROCESSES": "many"})

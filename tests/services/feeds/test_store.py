@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import httpx
@@ -126,3 +128,35 @@ async def test_the_same_bytes_again_are_not_parsed_again(
         (report,) = await feeds.poll(1)
         statuses.append((report.status, report.added, report.skipped))
     assert statuses == [("ok", 1, 0), ("not_modified", 0, 0), ("ok", 1, 1)]
+
+
+async def test_feeds_parsed_and_cleaned_in_a_process_pool_are_stored_alike(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    client = httpx.AsyncClient(
+        transport=httpx.MockTransport(
+            lambda request: httpx.Response(
+                200, content=rss(("1", f"From {request.url.host}", None))
+            )
+        )
+    )
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        feeds = FeedService(
+            sessions,
+            IngestService(sessions, clock=clock, executor=pool),
+            client,
+            clock=clock,
+            resolver=public_dns,
+            parse_executor=pool,
+        )
+        for host in ("one.example", "two.example"):
+            await feeds.add(f"https://{host}/rss")
+        reports = await feeds.poll_due()
+    assert sorted((r.url, r.status, r.added) for r in reports) == [
+        ("https://one.example/rss", "ok", 1),
+        ("https://two.example/rss", "ok", 1),
+    ]
+    assert await stored_titles(sessions) == [
+        ("From one.example", False),
+        ("From two.example", False),
+    ]
