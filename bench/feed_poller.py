@@ -12,6 +12,7 @@ of figures. EOF ends it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import threading
@@ -25,8 +26,25 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 
 
+def family_cpu(process: psutil.Process) -> float:
+    """CPU seconds of this process and its children (a parse pool's processes)."""
+    total = sum(process.cpu_times()[:2])
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += sum(child.cpu_times()[:2])
+    return total
+
+
+def family_rss(process: psutil.Process) -> int:
+    total = int(process.memory_info().rss)
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += int(child.memory_info().rss)
+    return total
+
+
 class PeakRss:
-    """Samples this process's resident memory every 20 ms while active."""
+    """Samples the resident memory of this process and its children every 20 ms."""
 
     def __init__(self) -> None:
         self._process = psutil.Process()
@@ -36,11 +54,11 @@ class PeakRss:
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._process.memory_info().rss)
+            self.peak = max(self.peak, family_rss(self._process))
             self._stop.wait(0.02)
 
     def __enter__(self) -> PeakRss:
-        self.peak = self.before = self._process.memory_info().rss
+        self.peak = self.before = family_rss(self._process)
         self._thread.start()
         return self
 
@@ -56,7 +74,7 @@ async def cycle(runtime: Runtime, limit_seconds: float) -> dict[str, Any]:
     errors: Counter[str] = Counter()
     stored = 0
     last_done = 0.0
-    cpu = sum(process.cpu_times()[:2])
+    cpu = family_cpu(process)
     loop = asyncio.get_running_loop()
     with PeakRss() as rss:
         started = time.perf_counter()
@@ -75,7 +93,7 @@ async def cycle(runtime: Runtime, limit_seconds: float) -> dict[str, Any]:
     return {
         "wall": last_done,
         "cut_at_limit": stop.is_set(),
-        "cpu": sum(process.cpu_times()[:2]) - cpu,
+        "cpu": family_cpu(process) - cpu,
         "rss_before": rss.before,
         "rss_peak": rss.peak,
         "statuses": dict(statuses),

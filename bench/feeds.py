@@ -2,6 +2,7 @@
 
 Usage: python -m bench.feeds [--feeds 10000] [--database postgresql+asyncpg://...]
        [--interval 600] [--concurrency 64] [--baseline-rev 6b18794] [--cycles 2]
+       [--parse-processes N] [--only NAME]
 
 A separate process serves generated feeds on 127.0.0.1 (aiohttp) and counts the requests
 for each feed: RSS 2.0, Atom and RSS 1.0 with 20-50 entries each, half with full content;
@@ -17,8 +18,9 @@ makes. Three set-ups, each on a fresh database with the feeds inserted: today's 
 time), one worker of this tree, and two workers of this tree started together. Cycle 1
 stores every entry (a cold start); then every feed is made due again and cycle 2 is the
 steady state (conditional GET, unchanged bodies). A cycle is cut at ``--interval``
-seconds. Reported: wall time, feeds/s, each process's CPU and peak RSS, and from the
-server's counts how many feeds were polled not at all, once, or more than once.
+seconds. Reported: wall time, feeds/s, each poller's CPU and peak RSS (with its parse
+pool's processes, if any), and from the server's counts how many feeds were requested
+not at all, once, or more than once.
 """
 
 from __future__ import annotations
@@ -248,6 +250,7 @@ class Setup:
     tree: Path
     processes: int
     cycles: int
+    parse_processes: int = 0
 
 
 def mib(value: float) -> str:
@@ -315,6 +318,7 @@ async def run_setup(
                 "SEARCH_INDEX_DIR": str(workdir / f"{slug}-index-{n}"),
                 "FEED_ALLOWED_HOSTS": "127.0.0.1",
                 "FEED_CONCURRENCY": str(args.concurrency),
+                "FEED_PARSE_PROCESSES": str(setup.parse_processes),
                 "LOG_LEVEL": "WARNING",
             }
             poller = Poller(setup.tree, env, workdir / f"{slug}-{n}.log")
@@ -393,6 +397,9 @@ async def run(args: argparse.Namespace, workdir: Path, port: int) -> None:
         tree = export_tree(args.repo, args.baseline_rev, workdir)
         setups.append(Setup("today (one leader, 10 at a time)", tree, 1, args.baseline_cycles))
     setups.append(Setup("one worker", kit.ROOT, 1, args.cycles))
+    if args.parse_processes:
+        name = f"one worker with {args.parse_processes} parse processes"
+        setups.append(Setup(name, kit.ROOT, 1, args.cycles, args.parse_processes))
     setups.append(Setup("two workers", kit.ROOT, 2, args.cycles))
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
         for setup in setups:
@@ -414,6 +421,9 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=INTERVAL, help="cycle limit, seconds")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     parser.add_argument("--cycles", type=int, default=2, help="cycles per set-up of this tree")
+    parser.add_argument(
+        "--parse-processes", type=int, default=0, help="also: one worker with this pool"
+    )
     parser.add_argument("--baseline-rev", default=BASELINE_REV)
     parser.add_argument("--baseline-cycles", type=int, default=1, help="0 skips the baseline")
     parser.add_argument("--repo", type=Path, default=kit.ROOT, help="where the baseline comes from")
