@@ -11,7 +11,8 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from services.feeds.service import STOP_GRACE_SECONDS, FeedService, PollReport
+from services.feeds.run import PollReport
+from services.feeds.service import STOP_GRACE_SECONDS, FeedService
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ import hashlib
 import itertools
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,16 +20,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.feeds.fetch import FetchResult, fetch_feed
 from services.feeds.guard import FeedUrlRefused, Resolver, check_url, resolve_host
 from services.feeds.parse import parse_feed
+from services.feeds.run import (
+    RECORD_WITHIN_SECONDS,
+    Polled,
+    PollReport,
+    PollRun,
+    body_hash,
+    next_state,
+)
 from services.feeds.store import Entry, EntryWriter
 from services.ingest import IngestService
-from storage.feeds import FEED_STATE, FeedRepository
+from storage.feeds import FeedRepository
 from storage.models import Feed
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = timedelta(minutes=10)
-MAX_BACKOFF = timedelta(hours=24)
-DEACTIVATE_AFTER_ERRORS = 20
 # How long a claim holds a feed: far past a poll's 20 s fetch timeout plus parsing and
 # storing, so a live poll never loses its feed, yet a dead poller's feeds soon come back.
 POLL_LEASE = timedelta(minutes=5)
@@ -37,8 +43,6 @@ DEFAULT_CONCURRENCY = 64
 # Once asked to stop, polls under way get this long to finish; the rest are cut short and
 # their feeds released at once (a hanging feed would otherwise hold a shutdown for 20 s).
 STOP_GRACE_SECONDS = 5.0
-# Finished polls are recorded together with the next claim, or at least this often.
-RECORD_WITHIN_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,18 +65,6 @@ class AddResult:
     refusal: str | None = None
 
 
-@dataclass(slots=True)
-class PollReport:
-    feed_id: int
-    url: str
-    status: str  # ok | not_modified | error | busy (another poll holds the feed)
-    added: int = 0
-    updated: int = 0
-    skipped: int = 0
-    problems: list[str] = field(default_factory=list)
-    error: str | None = None
-
-
 def _view(feed: Feed) -> FeedView:
     return FeedView(
         feed.id,
@@ -92,10 +84,6 @@ def entry_id(feed_id: int, guid: str) -> str:
     if len(guid) > 400:
         guid = "sha1:" + hashlib.sha1(guid.encode(), usedforsecurity=False).hexdigest()
     return f"feed{feed_id}:{guid}"
-
-
-def body_hash(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
 
 
 class FeedService:
@@ -171,7 +159,7 @@ class FeedService:
         back. Reports go to ``on_report`` when given (a long run keeps none), else they are
         returned.
         """
-        run = _Run(self._concurrency, limit, on_report)
+        run = PollRun(self._concurrency, limit, on_report)
         stopped = asyncio.create_task(stop.wait()) if stop is not None else None
         deadline: float | None = None
         loop = asyncio.get_running_loop()
@@ -203,7 +191,7 @@ class FeedService:
                 task.cancel()
             await asyncio.gather(*run.running, return_exceptions=True)
 
-    async def _write_and_claim(self, run: _Run, free: int) -> None:
+    async def _write_and_claim(self, run: PollRun, free: int) -> None:
         claim = free > 0 and (free >= run.claim_batch or not run.running)
         now = self._clock()
         async with self._sessions.begin() as session:
@@ -217,7 +205,7 @@ class FeedService:
         run.recorded()
         run.start(feeds, self._poll_limited)
 
-    async def _cut_short(self, run: _Run) -> None:
+    async def _cut_short(self, run: PollRun) -> None:
         unfinished = dict(run.running)
         for task in unfinished:
             task.cancel()
@@ -266,7 +254,7 @@ class FeedService:
     def _new_token(self) -> str:
         return f"{self._holder}#{next(self._claim_numbers)}"
 
-    async def _poll_limited(self, feed: Feed) -> _Polled:
+    async def _poll_limited(self, feed: Feed) -> Polled:
         async with self._slots:
             try:
                 report, fetched, title = await self._poll(feed)
@@ -276,7 +264,7 @@ class FeedService:
                     feed.id, feed.url, "error", error=f"internal error: {type(error).__name__}"
                 )
                 fetched, title = None, None
-            return _Polled(report, _outcome(feed, fetched, report, title, self._clock()))
+            return Polled(report, next_state(feed, fetched, report, title, self._clock()))
 
     async def _poll(self, feed: Feed) -> tuple[PollReport, FetchResult, str | None]:
         fetched = await fetch_feed(
@@ -326,109 +314,9 @@ class FeedService:
         report.problems += stored.problems
         return report, fetched, parsed.title
 
-    async def _record(self, repo: FeedRepository, polled: list[_Polled]) -> None:
+    async def _record(self, repo: FeedRepository, polled: list[Polled]) -> None:
         written = await repo.record([p.outcome for p in polled])
         if written is not None and written < len(polled):
             # Removed while polling, or a poll that outlived its lease: its feed was
             # claimed again, and the newer poll's outcome is the one kept.
             log.info("%d of %d feed poll outcomes dropped", len(polled) - written, len(polled))
-
-
-@dataclass(frozen=True, slots=True)
-class _Polled:
-    report: PollReport
-    outcome: dict[str, Any]  # the feed's new polling state, for FeedRepository.record
-
-
-class _Run:
-    """The bookkeeping of one poll_due call: polls under way, finished, reported."""
-
-    def __init__(
-        self,
-        concurrency: int,
-        limit: int | None,
-        on_report: Callable[[PollReport], None] | None,
-    ) -> None:
-        self.concurrency = concurrency
-        self.limit = limit
-        # Claim a few feeds at a time, not one per finished poll: fewer transactions.
-        self.claim_batch = max(1, concurrency // 8)
-        self.running: dict[asyncio.Task[_Polled], Feed] = {}
-        self.finished: list[_Polled] = []
-        self.first_finished_at: float | None = None
-        self.reports: list[PollReport] = []
-        self.claimed = 0
-        self._on_report = on_report
-
-    def free(self) -> int:
-        free = self.concurrency - len(self.running)
-        if self.limit is not None:
-            free = min(free, self.limit - self.claimed)
-        return max(0, free)
-
-    def should_write(self, free: int, now: float) -> bool:
-        if free > 0 and (free >= self.claim_batch or not self.running):
-            return True
-        if not self.finished:
-            return False
-        late = self.first_finished_at is not None and (
-            now - self.first_finished_at >= RECORD_WITHIN_SECONDS
-        )
-        return late or not self.running or len(self.finished) >= self.claim_batch
-
-    def start(self, feeds: Iterable[Feed], poll: Callable[[Feed], Any]) -> None:
-        for feed in feeds:
-            self.running[asyncio.create_task(poll(feed), name=f"feed {feed.id}")] = feed
-            self.claimed += 1
-
-    def collect(self, done: Iterable[asyncio.Task[Any]], now: float) -> None:
-        for task in done:
-            self.running.pop(task, None)
-            if task.cancelled() or not isinstance(result := task.result(), _Polled):
-                continue  # a poll cut short, or the stop signal
-            if not self.finished:
-                self.first_finished_at = now
-            self.finished.append(result)
-
-    def recorded(self) -> None:
-        for polled in self.finished:
-            if self._on_report is not None:
-                self._on_report(polled.report)
-            else:
-                self.reports.append(polled.report)
-        self.finished.clear()
-        self.first_finished_at = None
-
-
-def _outcome(
-    feed: Feed,
-    fetched: FetchResult | None,
-    report: PollReport,
-    title: str | None,
-    now: datetime,
-) -> dict[str, Any]:
-    """The feed's polling state after this poll (from its state when claimed)."""
-    state: dict[str, Any] = {name: getattr(feed, name) for name in FEED_STATE}
-    state.update(id=feed.id, claim=feed.claim, last_polled_at=now)
-    interval = timedelta(seconds=feed.interval_seconds)
-    if report.status == "error":
-        errors = feed.consecutive_errors + 1
-        state.update(
-            consecutive_errors=errors,
-            last_error=report.error,
-            next_poll_at=now + min(interval * 2 ** min(errors, 10), MAX_BACKOFF),
-        )
-        if errors >= DEACTIVATE_AFTER_ERRORS:
-            state["active"] = False
-            log.warning("feed %s deactivated after %d errors", feed.url, errors)
-        return state
-    state.update(
-        consecutive_errors=0, last_error=None, last_success_at=now, next_poll_at=now + interval
-    )
-    if fetched is not None:
-        state.update(etag=fetched.etag, last_modified=fetched.last_modified)
-        if fetched.body is not None:
-            state["body_hash"] = body_hash(fetched.body)
-    if title and not feed.title:
-        state["title"] = title[:512]
-    return state

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.feed_loop import FeedLoop
 from bot.settings import Settings, SettingsError
-from services.feeds.service import FeedService, PollReport
+from services.feeds.run import PollReport
+from services.feeds.service import FeedService
 from services.ingest import IngestService
 from tests.conftest import FixedClock
 from tests.services.feeds.test_feed_service import public_dns, rss

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.feeds.service import DEACTIVATE_AFTER_ERRORS, FeedService
+from services.feeds.run import DEACTIVATE_AFTER_ERRORS
+from services.feeds.service import FeedService
 from services.ingest import IngestService
 from storage.models import Article, ArticleEvent
 from tests.conftest import FixedClock
