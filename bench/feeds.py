@@ -16,11 +16,12 @@ guard), then FeedService.poll_due() until nothing is due, the call a worker's fe
 makes. Three set-ups, each on a fresh database with the feeds inserted: today's code
 (the baseline revision, exported with git archive: the alert leader polls, ten at a
 time), one worker of this tree, and two workers of this tree started together. Cycle 1
-stores every entry (a cold start); then every feed is made due again and cycle 2 is the
-steady state (conditional GET, unchanged bodies). A cycle is cut at ``--interval``
-seconds. Reported: wall time, feeds/s, each poller's CPU and peak RSS (with its parse
-pool's processes, if any), and from the server's counts how many feeds were requested
-not at all, once, or more than once.
+stores every entry (a cold start); then every tenth feed gets one new entry, every feed
+is made due again, and cycle 2 is the steady state (conditional GET; most bodies the
+same bytes as before, the changed ones parsed and their one new entry stored). A cycle
+is cut at ``--interval`` seconds. Reported: wall time, feeds/s, each poller's CPU and
+peak RSS (with its parse pool's processes, if any), and from the server's counts how
+many feeds were requested not at all, once, or more than once.
 """
 
 from __future__ import annotations
@@ -79,17 +80,20 @@ def feed_kind(n: int) -> str:
     return "ok"
 
 
-def _feed_body(n: int, world: kit.World, now: datetime) -> bytes:
+def _feed_body(n: int, world: kit.World, now: datetime, fresh: int = 0) -> bytes:
+    """Feed n's document; ``fresh`` new entries on top of its usual ones."""
     rng = random.Random(n)
     flavour = ("rss2", "rss2", "rss2", "atom", "atom", "atom", "rss1", "rss2", "rss2", "rss2")[
         n % 10
     ]
     full_content = n % 2 == 0
     records = kit.make_articles(world, rng.randint(20, 50), seed=n, prefix=f"f{n}")
+    news = kit.make_articles(world, fresh, seed=-n - 1, prefix=f"f{n}-new")
     base = f"http://127.0.0.1/site{n}"
     items = []
-    for i, record in enumerate(records):
-        published = now - timedelta(hours=i + 1)
+    numbered = [(f"new{k}", r, now + timedelta(minutes=k)) for k, r in enumerate(news)][::-1]
+    numbered += [(str(i), r, now - timedelta(hours=i + 1)) for i, r in enumerate(records)]
+    for i, record, published in numbered:
         paragraphs = record["body"].split("\n\n")
         summary = paragraphs[0][:300]
         content = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
@@ -147,9 +151,18 @@ def serve(count: int) -> None:
     world = kit.World.build()
     now = datetime.now(UTC)
     bodies = {n: _feed_body(n, world, now) for n in range(count)}
-    last_modified = format_datetime(now, usegmt=True)
+    last_modified = {n: format_datetime(now, usegmt=True) for n in range(count)}
+    versions = dict.fromkeys(range(count), 0)
 
     polls: Counter[int] = Counter()  # requests per feed since the last /reset
+
+    async def publish(_: web.Request) -> web.StreamResponse:
+        """One new entry in every tenth feed (the rest stay as they were)."""
+        for n in range(3, count, 10):
+            versions[n] += 1
+            bodies[n] = _feed_body(n, world, now, fresh=versions[n])
+            last_modified[n] = format_datetime(now + timedelta(minutes=versions[n]), usegmt=True)
+        return web.Response(text="ok")
 
     async def stats(_: web.Request) -> web.StreamResponse:
         return web.json_response({str(n): count for n, count in polls.items()})
@@ -174,16 +187,16 @@ def serve(count: int) -> None:
             return web.Response(body=bodies[n][: len(bodies[n]) // 2], content_type="text/xml")
         elif kind == "html":
             return web.Response(text="<html><body>Moved</body></html>", content_type="text/html")
-        etag = f'"v1-{n}"'
+        etag = f'"v{versions[n]}-{n}"'
         if n % 2 == 0 and request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers={"ETag": etag})
-        if n % 5 == 1 and request.headers.get("If-Modified-Since") == last_modified:
+        if n % 5 == 1 and request.headers.get("If-Modified-Since") == last_modified[n]:
             return web.Response(status=304)
         headers = {}
         if n % 2 == 0:
             headers["ETag"] = etag
         if n % 5 == 1:
-            headers["Last-Modified"] = last_modified
+            headers["Last-Modified"] = last_modified[n]
         return web.Response(body=bodies[n], headers=headers, content_type="application/rss+xml")
 
     async def main() -> None:
@@ -191,6 +204,7 @@ def serve(count: int) -> None:
         app.router.add_get("/feed/{n}.xml", handle)
         app.router.add_get("/stats", stats)
         app.router.add_post("/reset", reset)
+        app.router.add_post("/publish", publish)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=2048)
@@ -326,6 +340,8 @@ async def run_setup(
             poller.expect_ready()  # one at a time: the first migrates the fresh database
         for number in range(1, setup.cycles + 1):
             await set_due(url, args.feeds if number == 1 else None, port)
+            if number > 1:
+                await client.post("/publish")
             await client.post("/reset")
             load = os.getloadavg()[0]
             started = time.perf_counter()
@@ -350,7 +366,7 @@ def report(
     feeds: int,
     load: float,
 ) -> None:
-    kind = "cold: every entry new" if number == 1 else "steady: conditional GET"
+    kind = "cold: every entry new" if number == 1 else "steady: a tenth of the feeds with news"
     polled = sum(sum(f["statuses"].values()) for f in figures)
     cut = any(f["cut_at_limit"] for f in figures)
     once = polls.get(1, 0)
