@@ -1,8 +1,8 @@
 """Feed polling at scale: 10,000 loopback feeds, today's single leader, one worker, two.
 
 Usage: python -m bench.feeds [--feeds 10000] [--database postgresql+asyncpg://...]
-       [--interval 600] [--concurrency 64] [--baseline-rev 6b18794] [--cycles 2]
-       [--parse-processes N] [--only NAME]
+       [--interval 600] [--concurrency 64] [--baseline-rev 6b18794] [--no-baseline]
+       [--cold-only] [--parse-processes N] [--only NAME]
 
 A separate process serves generated feeds on 127.0.0.1 (aiohttp) and counts the requests
 for each feed: RSS 2.0, Atom and RSS 1.0 with 20-50 entries each, half with full content;
@@ -259,11 +259,33 @@ class Poller:
 
 
 @dataclass(frozen=True, slots=True)
+class Phase:
+    label: str
+    pollers: int  # how many of the set-up's processes take part
+    kind: str  # cold (insert the feeds), rest (finish a cold start that was cut), steady
+
+
+COLD_ONLY = (Phase("cycle 1, cold: every entry new", 1, "cold"),)
+
+
+def phases(pollers: int, steady: bool) -> tuple[Phase, ...]:
+    plan = [
+        Phase("cycle 1, cold: every entry new", pollers, "cold"),
+        Phase("the rest of the cold start, past the interval", pollers, "rest"),
+    ]
+    if steady:
+        plan.append(Phase("cycle 2, steady: a tenth of the feeds with news", pollers, "steady"))
+        if pollers > 1:
+            plan.append(Phase("cycle 3, steady, by the first of them alone", 1, "steady"))
+    return tuple(plan)
+
+
+@dataclass(frozen=True, slots=True)
 class Setup:
     name: str
     tree: Path
     processes: int
-    cycles: int
+    phases: tuple[Phase, ...]
     parse_processes: int = 0
 
 
@@ -338,19 +360,27 @@ async def run_setup(
             poller = Poller(setup.tree, env, workdir / f"{slug}-{n}.log")
             pollers.append(poller)
             poller.expect_ready()  # one at a time: the first migrates the fresh database
-        for number in range(1, setup.cycles + 1):
-            await set_due(url, args.feeds if number == 1 else None, port)
-            if number > 1:
+        cut = False
+        for phase in setup.phases:
+            if phase.kind == "rest" and not cut:
+                continue  # the cold start was done within the interval
+            if phase.kind == "cold":
+                await set_due(url, args.feeds, port)
+            elif phase.kind == "steady":
                 await client.post("/publish")
+                await set_due(url, None, port)
             await client.post("/reset")
             load = os.getloadavg()[0]
             started = time.perf_counter()
-            for poller in pollers:
-                poller.go(args.interval)
-            figures = [await asyncio.to_thread(poller.figures) for poller in pollers]
+            taking_part = pollers[: phase.pollers]
+            limit = 86400.0 if phase.kind == "rest" else args.interval
+            for poller in taking_part:
+                poller.go(limit)
+            figures = [await asyncio.to_thread(poller.figures) for poller in taking_part]
             wall = time.perf_counter() - started
+            cut = any(f["cut_at_limit"] for f in figures)
             polls = Counter((await client.get("/stats")).json().values())
-            report(setup, number, wall, figures, polls, args.feeds, load)
+            report(f"{setup.name}, {phase.label}", wall, figures, polls, args.feeds, load)
     finally:
         for poller in pollers:
             poller.close()
@@ -358,15 +388,13 @@ async def run_setup(
 
 
 def report(
-    setup: Setup,
-    number: int,
+    title: str,
     wall: float,
     figures: list[dict[str, Any]],
     polls: Counter[int],
     feeds: int,
     load: float,
 ) -> None:
-    kind = "cold: every entry new" if number == 1 else "steady: a tenth of the feeds with news"
     polled = sum(sum(f["statuses"].values()) for f in figures)
     cut = any(f["cut_at_limit"] for f in figures)
     once = polls.get(1, 0)
@@ -374,8 +402,8 @@ def report(
     never = feeds - sum(polls.values())
     within = "cut at the interval" if cut else "all due feeds done"
     print(
-        f"{setup.name}, cycle {number} ({kind}): {polled:,} feeds polled in {wall:.0f} s "
-        f"({within}) = {polled / wall:.1f} feeds/s; load average at start {load:.1f}"
+        f"{title}: {polled:,} feeds polled in {wall:.0f} s ({within}) = "
+        f"{polled / wall:.1f} feeds/s; load average at start {load:.1f}"
     )
     print(
         f"    server counts: {once:,} feeds requested once, {twice} more than once, {never} never"
@@ -386,7 +414,7 @@ def report(
             f"    process {n}: {statuses}; articles stored {f['stored']:,}; CPU {f['cpu']:.0f} s; "
             f"peak RSS {mib(f['rss_peak'])} (+{mib(f['rss_peak'] - f['rss_before'])})"
         )
-        if number == 1 and n == 1:
+        if "cold" in title and n == 1:
             print(f"    errors: {f['errors']}")
 
 
@@ -408,18 +436,19 @@ async def run(args: argparse.Namespace, workdir: Path, port: int) -> None:
         f"database: {database}; cycle limit {args.interval:.0f} s;"
         f" FEED_CONCURRENCY {args.concurrency} for this tree; baseline revision {args.baseline_rev}"
     )
+    steady = not args.cold_only
     setups = []
-    if args.baseline_cycles:
+    if args.baseline:
         tree = export_tree(args.repo, args.baseline_rev, workdir)
-        setups.append(Setup("today (one leader, 10 at a time)", tree, 1, args.baseline_cycles))
-    setups.append(Setup("one worker", kit.ROOT, 1, args.cycles))
+        setups.append(Setup("today (one leader, 10 at a time)", tree, 1, COLD_ONLY))
+    setups.append(Setup("one worker", kit.ROOT, 1, phases(1, steady)))
     if args.parse_processes:
         name = f"one worker with {args.parse_processes} parse processes"
-        setups.append(Setup(name, kit.ROOT, 1, args.cycles, args.parse_processes))
-    setups.append(Setup("two workers", kit.ROOT, 2, args.cycles))
+        setups.append(Setup(name, kit.ROOT, 1, COLD_ONLY, args.parse_processes))
+    setups.append(Setup("two workers", kit.ROOT, 2, phases(2, steady)))
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
         for setup in setups:
-            if args.only and args.only not in setup.name:
+            if args.only and not any(part in setup.name for part in args.only):
                 continue
             await run_setup(setup, args, workdir, port, client)
 
@@ -436,14 +465,18 @@ def main() -> None:
     parser.add_argument("--database", help="a PostgreSQL server URL (fresh databases are made)")
     parser.add_argument("--interval", type=float, default=INTERVAL, help="cycle limit, seconds")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
-    parser.add_argument("--cycles", type=int, default=2, help="cycles per set-up of this tree")
+    parser.add_argument("--cold-only", action="store_true", help="no steady cycles")
     parser.add_argument(
         "--parse-processes", type=int, default=0, help="also: one worker with this pool"
     )
     parser.add_argument("--baseline-rev", default=BASELINE_REV)
-    parser.add_argument("--baseline-cycles", type=int, default=1, help="0 skips the baseline")
+    parser.add_argument(
+        "--no-baseline", dest="baseline", action="store_false", help="skip today's code"
+    )
     parser.add_argument("--repo", type=Path, default=kit.ROOT, help="where the baseline comes from")
-    parser.add_argument("--only", help="run only the set-ups whose name contains this")
+    parser.add_argument(
+        "--only", action="append", help="run only the set-ups whose name contains this"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
