@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from services.feeds.run import PollReport
 from services.feeds.service import STOP_GRACE_SECONDS, FeedService
+from storage.db import OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +48,16 @@ class FeedLoop:
             await self._task
 
     async def _run(self) -> None:
+        outage = OutageLog(log, "feed polling")
         while not self._stop.is_set():
             try:
                 await self._feeds.poll_due(
                     stop=self._stop, on_report=self._report, grace=self._grace
                 )
-            except Exception:
-                log.exception("polling feeds failed; retrying")
+                outage.succeeded()
+            except Exception as error:  # the loop must outlive a database restart
+                if not outage.failed(error):
+                    log.exception("polling feeds failed; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self._check_every)
 

@@ -30,6 +30,7 @@ from services.feeds.run import (
 )
 from services.feeds.store import Entry, EntryWriter
 from services.ingest import IngestService
+from storage.db import storage_fault
 from storage.feeds import FeedRepository
 from storage.models import Feed
 
@@ -259,10 +260,15 @@ class FeedService:
             try:
                 report, fetched, title = await self._poll(feed)
             except Exception as error:  # one broken feed must never stop the others
-                log.exception("polling feed %s failed", feed.id)
-                report = PollReport(
-                    feed.id, feed.url, "error", error=f"internal error: {type(error).__name__}"
+                fault = storage_fault(error)
+                if fault is None:
+                    log.exception("polling feed %s failed", feed.id)
+                reason = (
+                    f"internal error: {type(error).__name__}"
+                    if fault is None
+                    else f"the database is {fault}"  # an outage: the feed loop says so once
                 )
+                report = PollReport(feed.id, feed.url, "error", error=reason)
                 fetched, title = None, None
             return Polled(report, next_state(feed, fetched, report, title, self._clock()))
 
