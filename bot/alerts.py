@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import socket
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from services.alerts.ratelimit import (
     SendWindow,
     TokenBucket,
 )
+from services.alerts.stats import DeliveryStats
 from storage.db import OutageLog
 from storage.leader import LeaderLock
 
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MATCH_EVERY_SECONDS = 0.5
 LEADER_RETRY_SECONDS = 3.0
+MAX_BATCH = 500  # alerts claimed at once, at most
 
 
 class AlertLoop:
@@ -47,16 +50,29 @@ class AlertLoop:
         self._leader = LeaderLock(runtime.engine)
         self._clock = clock
         self._matcher = AlertMatcher(runtime.sessions, clock=clock)
+        rate = settings.alert_rate_per_second
+        # Paid broadcasts lift the overall ceiling; the window then guards the chosen rate.
+        ceiling = max(TELEGRAM_MESSAGES_PER_SECOND, math.ceil(rate))
         self._worker = DeliveryWorker(
             runtime.sessions,
             sender,
             clock=clock,
             worker_id=f"{socket.gethostname()}:{os.getpid()}",
-            rate=TokenBucket(settings.alert_rate_per_second, burst=SEND_BURST),
-            window=SendWindow(TELEGRAM_MESSAGES_PER_SECOND),
+            rate=TokenBucket(rate, burst=SEND_BURST),
+            window=SendWindow(
+                ceiling if settings.alert_paid_broadcast else TELEGRAM_MESSAGES_PER_SECOND
+            ),
+            max_in_flight=settings.alert_max_in_flight,
+            # About a second of sends per claim, so claiming keeps up at any rate.
+            batch_size=max(30, min(MAX_BATCH, math.ceil(rate))),
         )
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def stats(self) -> DeliveryStats:
+        """The sender's in-flight count, outcomes and Bot API latency histogram, live."""
+        return self._worker.stats
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="alerts")

@@ -116,7 +116,12 @@ def build_application(
         jobs.run_repeating(follow_index, INDEX_FOLLOW_SECONDS, first=INDEX_FOLLOW_SECONDS)
         jobs.run_repeating(prune_sessions, PRUNE_SESSIONS_SECONDS, first=60)
         if settings.alerts_in_bot:
-            loop = AlertLoop(runtime, TelegramAlertSender(application.bot), settings, clock=clock)
+            loop = AlertLoop(
+                runtime,
+                TelegramAlertSender(application.bot, paid_broadcast=settings.alert_paid_broadcast),
+                settings,
+                clock=clock,
+            )
             loop.start()
             alert_loops.append(loop)
             # Every process that runs alerts polls feeds too; claims keep them apart.

@@ -11,6 +11,11 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///newsbot.db"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 
+# Telegram's overall limits for one bot, without and with paid broadcasts.
+TELEGRAM_PER_SECOND = 30
+PAID_BROADCAST_PER_SECOND = 1000
+MAX_IN_FLIGHT = 200
+
 
 class SettingsError(ValueError):
     """The environment does not describe a runnable bot; the message says what to set."""
@@ -57,6 +62,11 @@ class Settings:
     # `newsbot worker` does), and the overall send rate (Telegram allows about 30/s).
     alerts_in_bot: bool = True
     alert_rate_per_second: float = 29.0
+    # Sends in flight at once: 12 keeps 29/s going up to ~400 ms per Bot API round trip.
+    alert_max_in_flight: int = 12
+    # Paid broadcasts (enabled with @BotFather, paid in Telegram Stars) lift the overall
+    # ceiling to 1000/s; per-chat and per-group limits stay.
+    alert_paid_broadcast: bool = False
     feed_allowed_hosts: frozenset[str] = field(default_factory=frozenset)
     # Feeds polled at once by each process that polls feeds (a hanging one holds a slot
     # for its 20 s timeout, so this is what keeps slow sites from starving the rest).
@@ -69,6 +79,7 @@ class Settings:
         env = os.environ if environ is None else environ
         token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
         index_dir = env.get("SEARCH_INDEX_DIR", "").strip()
+        paid = _parse_bool(env.get("ALERT_PAID_BROADCAST", "false"), "ALERT_PAID_BROADCAST")
         return cls(
             database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
             telegram_bot_token=Secret(token) if token else None,
@@ -80,7 +91,9 @@ class Settings:
             log_format=_parse_choice(env.get("LOG_FORMAT", ""), "LOG_FORMAT", LOG_FORMATS),
             telegram_timeout=_parse_seconds(env.get("TELEGRAM_TIMEOUT", ""), "TELEGRAM_TIMEOUT"),
             alerts_in_bot=_parse_bool(env.get("ALERTS_IN_BOT", "true"), "ALERTS_IN_BOT"),
-            alert_rate_per_second=_parse_rate(env.get("ALERT_RATE_PER_SECOND", "29")),
+            alert_rate_per_second=_parse_rate(env.get("ALERT_RATE_PER_SECOND", "29"), paid),
+            alert_max_in_flight=_parse_in_flight(env.get("ALERT_MAX_IN_FLIGHT", "12")),
+            alert_paid_broadcast=paid,
             feed_allowed_hosts=frozenset(
                 h.strip().lower() for h in env.get("FEED_ALLOWED_HOSTS", "").split(",") if h.strip()
             ),
@@ -132,14 +145,17 @@ def _parse_bool(raw: str, name: str) -> bool:
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
-def _parse_rate(raw: str) -> float:
+def _parse_rate(raw: str, paid_broadcast: bool) -> float:
+    ceiling = PAID_BROADCAST_PER_SECOND if paid_broadcast else TELEGRAM_PER_SECOND
     try:
         rate = float(raw)
     except ValueError:
         rate = 0.0
-    if not 0 < rate <= 30:
+    if not 0 < rate <= ceiling:
+        hint = "" if paid_broadcast else " (up to 1000 with ALERT_PAID_BROADCAST=true)"
         raise SettingsError(
-            f"ALERT_RATE_PER_SECOND must be a number above 0 and at most 30, not {raw!r}"
+            f"ALERT_RATE_PER_SECOND must be a number above 0 and at most {ceiling}{hint}, "
+            f"not {raw!r}"
         )
     return rate
 
@@ -199,5 +215,17 @@ def _parse_processes(raw: str) -> int:
         raise SettingsError(
             f"FEED_PARSE_PROCESSES must be a whole number from 0 to {MAX_FEED_PARSE_PROCESSES}, "
             f"not {raw!r}"
+        )
+    return value
+
+
+def _parse_in_flight(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_IN_FLIGHT:
+        raise SettingsError(
+            f"ALERT_MAX_IN_FLIGHT must be a whole number from 1 to {MAX_IN_FLIGHT}, not {raw!r}"
         )
     return value

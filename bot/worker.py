@@ -47,7 +47,12 @@ async def run_worker(settings: Settings) -> int:
             await bot.shutdown()
             return 0
         async with bot:
-            alerts = AlertLoop(runtime, TelegramAlertSender(bot), settings, clock=utc_now)
+            alerts = AlertLoop(
+                runtime,
+                TelegramAlertSender(bot, paid_broadcast=settings.alert_paid_broadcast),
+                settings,
+                clock=utc_now,
+            )
             alerts.start()
             feeds = FeedLoop(runtime.services.feeds)
             feeds.start()

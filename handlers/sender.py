@@ -8,15 +8,9 @@ from datetime import timedelta
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
+from handlers.delivery_errors import Fate, fate_of
 from handlers.render_alerts import render_alert, render_digest
 from services.alerts.delivery import Outcome, SendResult
 from services.articles import ArticleView
@@ -29,11 +23,23 @@ _CHAT_GONE = (
     "have no rights to send",
     "not enough rights",
 )
+# Telegram slows down under load; an answer that takes longer than this is given up on (and
+# the alert counts as "may have arrived"). PTB's default of 5 s gave up on answers that came.
+ALERT_READ_TIMEOUT = 30.0
 
 
 class TelegramAlertSender:
-    def __init__(self, bot: Bot) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        paid_broadcast: bool = False,
+        read_timeout: float = ALERT_READ_TIMEOUT,
+    ) -> None:
         self._bot = bot
+        # Paid broadcasts (enabled with @BotFather) lift the 30/s ceiling, for Telegram Stars.
+        self._paid_broadcast = True if paid_broadcast else None
+        self._read_timeout = read_timeout
 
     async def send(
         self, chat_id: int, topic: int, articles: Sequence[ArticleView], digest: str
@@ -50,6 +56,8 @@ class TelegramAlertSender:
                 parse_mode=ParseMode.HTML,
                 message_thread_id=topic or None,
                 link_preview_options=LinkPreviewOptions(is_disabled=len(articles) > 1),
+                allow_paid_broadcast=self._paid_broadcast,
+                read_timeout=self._read_timeout,
             )
         except RetryAfter as error:
             wait = error.retry_after
@@ -66,9 +74,15 @@ class TelegramAlertSender:
             if any(marker in message for marker in _CHAT_GONE):
                 return SendResult(Outcome.CHAT_GONE, detail=str(error))
             return SendResult(Outcome.PERMANENT, detail=str(error))
-        except NetworkError as error:  # includes TimedOut
-            return SendResult(Outcome.TRANSIENT, detail=str(error))
-        except TelegramError as error:
-            log.warning("unexpected Telegram error sending to %s", chat_id, exc_info=True)
-            return SendResult(Outcome.TRANSIENT, detail=str(error))
+        except Exception as error:  # whatever it was, what it says about the request decides
+            return _unsettled(chat_id, error)
         return SendResult(Outcome.SENT)
+
+
+def _unsettled(chat_id: int, error: Exception) -> SendResult:
+    detail = f"{type(error).__name__}: {error}"
+    if not isinstance(error, TelegramError):  # not one of PTB's: worth its traceback, once
+        log.warning("unexpected error sending to %s", chat_id, exc_info=error)
+    if fate_of(error) is Fate.MAYBE_SENT:
+        return SendResult(Outcome.MAYBE_SENT, detail=detail)
+    return SendResult(Outcome.TRANSIENT, detail=detail)

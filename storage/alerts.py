@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Chat, Cursor, OutboxMessage, Subscription
 
-PENDING, SENT, FAILED, DROPPED = "pending", "sent", "failed", "dropped"
+PENDING, SENDING, SENT, FAILED, DROPPED = "pending", "sending", "sent", "failed", "dropped"
+# Sent twice without an answer saying whether it arrived: not sent a third time.
+UNCONFIRMED = "unconfirmed"
 _CHECKSUM_MODULUS = 1_000_003  # a prime: subscription fingerprints stay small numbers
 # Ids per IN (...) list: well under SQLite's and asyncpg's bound-parameter limits (32,766).
 _IN_CHUNK = 5000
@@ -29,6 +31,13 @@ class Claimed:
     article_id: int
     attempts: int
     created_at: datetime
+    unsure: int = 0  # earlier sends that may have arrived
+
+
+def _claimed(row: OutboxMessage) -> Claimed:
+    return Claimed(
+        row.id, row.chat_id, row.topic, row.article_id, row.attempts, row.created_at, row.unsure
+    )
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -138,7 +147,7 @@ class ChatRepository:
         )
         await self._session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.chat_id == old_id, OutboxMessage.status == PENDING)
+            .where(OutboxMessage.chat_id == old_id, OutboxMessage.status.in_((PENDING, SENDING)))
             .values(chat_id=new_id)
         )
         await self._session.execute(
@@ -229,9 +238,15 @@ class OutboxRepository:
             )
 
     async def claim(
-        self, worker: str, now: datetime, lease_until: datetime, limit: int
+        self,
+        worker: str,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        busy_chats: Collection[int] = (),
     ) -> list[Claimed]:
-        """Lease up to ``limit`` due alerts, at most one per chat, from chats ready to receive."""
+        """Lease up to ``limit`` due alerts, at most one per chat, from chats ready to receive
+        (and not among ``busy_chats``: those with a send of this worker in flight)."""
         ready = (
             select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.topic)
             .join(Chat, Chat.id == OutboxMessage.chat_id)
@@ -245,6 +260,8 @@ class OutboxRepository:
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
             .limit(limit * 20)
         )
+        if busy_chats:
+            ready = ready.where(OutboxMessage.chat_id.not_in(list(busy_chats)))
         seen: set[int] = set()
         ids: list[int] = []
         for row_id, chat_id, _topic in (await self._session.execute(ready)).all():
@@ -275,10 +292,7 @@ class OutboxRepository:
             .where(OutboxMessage.id.in_(locked))
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
         )
-        return [
-            Claimed(r.id, r.chat_id, r.topic, r.article_id, r.attempts, r.created_at)
-            for r in rows.scalars()
-        ]
+        return [_claimed(r) for r in rows.scalars()]
 
     async def release_all_claims(self) -> list[int]:
         """Unlease every pending alert; return the chats they were for."""
@@ -289,6 +303,84 @@ class OutboxRepository:
             .returning(OutboxMessage.chat_id)
         )
         return sorted({int(chat_id) for chat_id in released.scalars()})
+
+    async def mark_sending(self, ids: Sequence[int], worker: str, lease_until: datetime) -> None:
+        """Record that these alerts' request is about to leave: from now on they may arrive."""
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(ids)))
+            .values(status=SENDING, claimed_by=worker, claimed_until=lease_until)
+        )
+
+    async def recover_sending(self, now: datetime, *, expired_only: bool) -> list[int]:
+        """Alerts left "sending" by a sender that died (or lost its database) mid-request:
+        each may have arrived. One that was unsure before is not sent again (unconfirmed);
+        the others go once more. Returns the chats they were for."""
+        stale = [OutboxMessage.status == SENDING]
+        if expired_only:
+            stale.append(
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+            )
+        chats = await self._session.execute(
+            update(OutboxMessage)
+            .where(*stale, OutboxMessage.unsure >= 1)
+            .values(
+                status=UNCONFIRMED,
+                last_error="may have arrived twice; not sent again",
+                claimed_by=None,
+                claimed_until=None,
+            )
+            .returning(OutboxMessage.chat_id)
+        )
+        found = {int(chat_id) for chat_id in chats.scalars()}
+        chats = await self._session.execute(
+            update(OutboxMessage)
+            .where(*stale)
+            .values(
+                status=PENDING,
+                unsure=OutboxMessage.unsure + 1,
+                last_error="the sender stopped while this was being sent; it may have arrived",
+                claimed_by=None,
+                claimed_until=None,
+            )
+            .returning(OutboxMessage.chat_id)
+        )
+        found.update(int(chat_id) for chat_id in chats.scalars())
+        return sorted(found)
+
+    async def maybe_sent(
+        self, ids: Sequence[int], due_at: datetime, error: str, *, last_attempt: bool
+    ) -> int:
+        """The send may have arrived: go once more at ``due_at`` unless one was unsure before
+        (or attempts are used up), then stop as unconfirmed. Returns how many stopped."""
+        ids = list(ids)
+        done = update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+        if not last_attempt:
+            done = done.where(OutboxMessage.unsure >= 1)
+        stopped = await self._session.execute(
+            done.values(
+                status=UNCONFIRMED,
+                unsure=OutboxMessage.unsure + 1,
+                attempts=OutboxMessage.attempts + 1,
+                last_error=error,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == SENDING)
+            .values(
+                status=PENDING,
+                due_at=due_at,
+                unsure=OutboxMessage.unsure + 1,
+                attempts=OutboxMessage.attempts + 1,
+                last_error=error,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+        return int(getattr(stopped, "rowcount", 0) or 0)
 
     async def pending_for(
         self, chat_id: int, topic: int, now: datetime, limit: int
@@ -306,10 +398,7 @@ class OutboxRepository:
             .order_by(OutboxMessage.id)
             .limit(limit)
         )
-        return [
-            Claimed(r.id, r.chat_id, r.topic, r.article_id, r.attempts, r.created_at)
-            for r in result.scalars()
-        ]
+        return [_claimed(r) for r in result.scalars()]
 
     async def finish(
         self, ids: Sequence[int], status: str, at: datetime, error: str | None = None
@@ -330,7 +419,12 @@ class OutboxRepository:
         self, ids: Sequence[int], due_at: datetime, error: str | None, *, count_attempt: bool
     ) -> None:
         """Put alerts back in the queue for later (and count a failed attempt, if it was one)."""
-        values: dict[str, Any] = {"due_at": due_at, "claimed_by": None, "claimed_until": None}
+        values: dict[str, Any] = {
+            "status": PENDING,
+            "due_at": due_at,
+            "claimed_by": None,
+            "claimed_until": None,
+        }
         if error is not None:
             values["last_error"] = error
         if count_attempt:

@@ -110,11 +110,14 @@ class OutboxMessage(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     topic: Mapped[int] = mapped_column(BigInteger, default=0)
     article_id: Mapped[int] = mapped_column(BigId)
-    status: Mapped[str] = mapped_column(
-        String(16), default="pending"
-    )  # pending|sent|failed|dropped
+    # pending | sending (its request may be on the way) | sent | failed | dropped
+    # | unconfirmed (sent twice without an answer that said whether it arrived)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Sends that may have arrived (timed out, no readable answer, a crash mid-request): after
+    # one, the alert goes once more at most.
+    unsure: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # A claim is a lease: a worker that dies mid-send loses it when it runs out.
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

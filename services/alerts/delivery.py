@@ -1,4 +1,11 @@
-"""The sending loop: outbox rows out to Telegram within its flood limits, none lost."""
+"""The sending loop: outbox rows out to Telegram within its flood limits, none lost.
+
+Several sends are in flight at once (Telegram is a round trip away; one at a time gives 9 a
+second at 100 ms), never two to one chat. Each alert is recorded "sending" just before its
+request and settled after the answer, so after a crash exactly the alerts that may have
+arrived are known; those, and any send whose answer never came or could not be read, go
+once more at most.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +21,10 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.alerts.batch import Job, prepare
 from services.alerts.ratelimit import SendWindow, TokenBucket
-from services.alerts.schedule import due_time
-from services.alerts.subscriptions import prefs_of
-from services.articles import ArticleView, to_view
+from services.alerts.stats import DeliveryStats
+from services.articles import ArticleView
 from storage.alerts import (
     DROPPED,
     FAILED,
@@ -27,15 +34,14 @@ from storage.alerts import (
     OutboxRepository,
     SubscriptionRepository,
 )
-from storage.articles import ArticleRepository
-from storage.db import OutageLog
 
 log = logging.getLogger(__name__)
 
 # Telegram: about one message a second to a chat, twenty a minute to a group.
 PRIVATE_SPACING = timedelta(seconds=1)
 GROUP_SPACING = timedelta(seconds=3)
-MAX_DIGEST_ITEMS = 30
+STATS_EVERY_SECONDS = 60.0
+RECOVER_EVERY_SECONDS = 30.0
 
 
 class Outcome(Enum):
@@ -44,7 +50,8 @@ class Outcome(Enum):
     CHAT_GONE = "chat_gone"  # bot blocked, removed, or the chat no longer exists
     MIGRATED = "migrated"  # the group became a supergroup with a new id
     TOPIC_GONE = "topic_gone"  # the forum topic was deleted or closed
-    TRANSIENT = "transient"  # network trouble: try again later
+    TRANSIENT = "transient"  # not sent (no connection, Telegram answered 5xx): try again later
+    MAYBE_SENT = "maybe_sent"  # timed out or unreadable answer: it may have arrived
     PERMANENT = "permanent"  # Telegram refused this message for good
 
 
@@ -84,12 +91,18 @@ class DeliveryWorker:
         worker_id: str,
         rate: TokenBucket,
         window: SendWindow | None = None,
-        lease: timedelta = timedelta(seconds=30),
+        max_in_flight: int = 1,
+        # Longer than any one send can take (three requests of up to 40 s each): a lease
+        # that runs out under a live request would let its alert go twice.
+        lease: timedelta = timedelta(minutes=10),
         batch_size: int = 30,
         max_attempts: int = 8,
         idle_seconds: float = 0.25,
         monotonic: Callable[[], float] = time.monotonic,
+        stats: DeliveryStats | None = None,
     ) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
         self._sessions = session_factory
         self._sender = sender
         self._clock = clock
@@ -101,49 +114,93 @@ class DeliveryWorker:
         self._max_attempts = max_attempts
         self._idle_seconds = idle_seconds
         self._monotonic = monotonic
+        self.stats = stats or DeliveryStats(max_in_flight)
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._busy: set[int] = set()  # chats with a send of ours in flight
+        self._tasks: set[asyncio.Task[int]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Send until ``stop`` is set; the message in flight is always finished first."""
-        outage = OutageLog(log, "alert delivery")
-        while not stop.is_set():
-            try:
-                sent = await self.deliver_once(stop)
-                outage.succeeded()
-            except Exception as error:
-                if not outage.failed(error):
+        """Send until ``stop`` is set; the messages in flight are always finished first."""
+        next_stats = self._monotonic() + STATS_EVERY_SECONDS
+        next_recovery = self._monotonic() + RECOVER_EVERY_SECONDS
+        try:
+            while not stop.is_set():
+                try:
+                    dispatched = len(await self._dispatch_batch(stop))
+                    if self._monotonic() >= next_recovery:
+                        next_recovery = self._monotonic() + RECOVER_EVERY_SECONDS
+                        await self._recover(expired_only=True)
+                except Exception:
                     log.exception("alert delivery failed; retrying shortly")
-                sent = 0
-            if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._idle_seconds)
+                    dispatched = 0
+                if self._monotonic() >= next_stats:
+                    next_stats = self._monotonic() + STATS_EVERY_SECONDS
+                    log.info("%s", self.stats.summary())
+                if dispatched == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self._idle_seconds)
+        finally:
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def deliver_once(self, stop: asyncio.Event | None = None) -> int:
-        """Claim one batch of due alerts (one per chat) and send them; return how many went."""
-        now = self._clock()
-        async with self._sessions.begin() as session:
-            claimed = await OutboxRepository(session).claim(
-                self._worker_id, now, now + self._lease, self._batch_size
-            )
-        sent = 0
-        for position, row in enumerate(claimed):
-            if stop is not None and stop.is_set():
-                await self._release(claimed[position:])
-                break
-            sent += await self._deliver(row)
-        return sent
+        """Claim one batch of due alerts (one per chat), send it, return how many went."""
+        tasks = await self._dispatch_batch(stop)
+        return sum(await asyncio.gather(*tasks))
 
     async def release_stale_claims(self) -> int:
         """Free the claims a dead sender left behind; call only while no one else sends.
 
-        The dead sender may have sent its message in flight without recording it, so each
-        chat it held waits out its spacing again before anything else goes to it: a repeat
-        (at most that one message) is allowed, tripping Telegram's per-chat limit is not.
+        What it had recorded as "sending" may have arrived: each of those alerts goes once
+        more at most, and every chat it held waits out its spacing again before anything else
+        goes to it, so a repeat is possible but tripping Telegram's per-chat limit is not.
         """
+        return len(await self._recover(expired_only=False))
+
+    async def _recover(self, *, expired_only: bool) -> list[int]:
         now = self._clock()
         async with self._sessions.begin() as session:
-            chat_ids = await OutboxRepository(session).release_all_claims()
+            outbox = OutboxRepository(session)
+            chat_ids = set(await outbox.recover_sending(now, expired_only=expired_only))
+            if not expired_only:
+                chat_ids.update(await outbox.release_all_claims())
             await ChatRepository(session).hold_back(chat_ids, lambda kind: now + spacing(kind))
-        return len(chat_ids)
+        return sorted(chat_ids)
+
+    async def _dispatch_batch(self, stop: asyncio.Event | None) -> list[asyncio.Task[int]]:
+        """Claim due alerts and start their sends as slots and pacing allow."""
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            claimed = await OutboxRepository(session).claim(
+                self._worker_id, now, now + self._lease, self._batch_size, self._busy
+            )
+            jobs = await prepare(session, claimed, now)
+        started: list[asyncio.Task[int]] = []
+        for position, job in enumerate(jobs):
+            if stop is not None and stop.is_set():
+                await self._release([row for j in jobs[position:] for row in j.rows])
+                break
+            await self._slots.acquire()
+            chat_id = job.rows[0].chat_id
+            self._busy.add(chat_id)
+            try:
+                began = await self._pace()
+            except BaseException:
+                self._busy.discard(chat_id)
+                self._slots.release()
+                raise
+            task = asyncio.create_task(self._deliver(job, began), name=f"alert to {chat_id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started.append(task)
+        return started
+
+    async def _pace(self) -> float:
+        """Wait for the overall rate; returns the moment the send starts (for the window)."""
+        await self._rate.acquire()
+        if self._window is not None:
+            return await self._window.start()
+        return self._monotonic()
 
     async def _release(self, rows: Sequence[Claimed]) -> None:
         async with self._sessions.begin() as session:
@@ -151,89 +208,133 @@ class DeliveryWorker:
                 [r.id for r in rows], self._clock(), None, count_attempt=False
             )
 
-    async def _deliver(self, row: Claimed) -> int:
-        now = self._clock()
-        async with self._sessions.begin() as session:
-            chat = await ChatRepository(session).get(row.chat_id)
-            outbox = OutboxRepository(session)
-            if chat is None or not chat.active:
-                await outbox.finish([row.id], DROPPED, now, "chat is paused")
-                return 0
-            prefs = prefs_of(chat)
-            due = due_time(prefs, row.created_at)
-            if due > now:  # the chat's settings changed since it was queued
-                await outbox.defer([row.id], due, None, count_attempt=False)
-                return 0
-            batch = [row]
-            if prefs.digest != "off":
-                batch += [
-                    other
-                    for other in await outbox.pending_for(
-                        row.chat_id, row.topic, now, MAX_DIGEST_ITEMS
-                    )
-                    if other.id != row.id and due_time(prefs, other.created_at) <= now
-                ][: MAX_DIGEST_ITEMS - 1]
-            found = await ArticleRepository(session).get_many([r.article_id for r in batch])
-            gone = [r.id for r in batch if r.article_id not in found]
-            if gone:
-                await outbox.finish(gone, DROPPED, now, "article was deleted")
-            batch = [r for r in batch if r.article_id in found]
-            articles = [to_view(found[r.article_id]) for r in batch]
-            kind = chat.kind
-        if not batch:
+    async def _deliver(self, job: Job, began: float) -> int:
+        """Send one job and record what became of it; never raises, always frees its slot."""
+        first = job.rows[0]
+        chat_id, topic, kind = first.chat_id, first.topic, job.kind
+        result: SendResult | None = None
+        requested = False
+        try:
+            async with self._sessions.begin() as session:
+                await OutboxRepository(session).mark_sending(
+                    job.ids, self._worker_id, self._clock() + self._lease
+                )
+            requested = True
+            result, chat_id, topic, kind = await self._request(job, began)
+            return await self._record(job, result, chat_id, topic, kind)
+        except Exception as error:
+            if self._window is not None and not requested:
+                self._window.finish(began)
+            if result is None:
+                # Raised before the request could leave, or while it was out: its fate is
+                # unknown then, and the maybe-delivered rule (one more send at most) applies.
+                outcome = Outcome.MAYBE_SENT if requested else Outcome.TRANSIENT
+                result = SendResult(outcome, detail=f"{type(error).__name__}: {error}")
+            await self._record_failure(job, result, chat_id, topic, kind, error)
             return 0
-        return await self._send(batch, articles, prefs.digest, kind)
+        finally:
+            self._busy.discard(first.chat_id)
+            self._busy.discard(chat_id)
+            self._slots.release()
 
-    async def _send(
-        self, batch: list[Claimed], articles: list[ArticleView], digest: str, kind: str
-    ) -> int:
-        first = batch[0]
-        chat_id, topic = first.chat_id, first.topic
-        for _ in range(3):  # a migration or a vanished topic re-sends at once
-            await self._rate.acquire()
-            if self._window is not None:
-                await self._window.start()
+    async def _request(self, job: Job, began: float) -> tuple[SendResult, int, int, str]:
+        first = job.rows[0]
+        chat_id, topic, kind = first.chat_id, first.topic, job.kind
+        for attempt in range(3):  # a migration or a vanished topic re-sends at once
+            if attempt:
+                began = await self._pace()
+            self.stats.request_started()
+            asked = self._monotonic()
+            outcome = "error"
             try:
-                result = await self._sender.send(chat_id, topic, articles, digest)
+                result = await self._sender.send(chat_id, topic, job.articles, job.digest)
+                outcome = result.outcome.value
             finally:
+                self.stats.request_finished(self._monotonic() - asked, outcome)
                 if self._window is not None:
-                    self._window.finish()
+                    self._window.finish(began)
             if result.outcome is Outcome.MIGRATED and result.new_chat_id is not None:
                 await self._migrate(chat_id, result.new_chat_id)
                 chat_id, kind = result.new_chat_id, "supergroup"
+                self._busy.add(chat_id)
                 continue
             if result.outcome is Outcome.TOPIC_GONE and topic != 0:
                 topic = 0
                 continue
             break
-        ids = [r.id for r in batch]
+        return result, chat_id, topic, kind
+
+    async def _record_failure(
+        self,
+        job: Job,
+        result: SendResult,
+        chat_id: int,
+        topic: int,
+        kind: str,
+        error: Exception,
+    ) -> None:
+        last = job.rows[0].attempts + 1 >= self._max_attempts
+        if last:
+            log.error("alert to chat %s failed for good", chat_id, exc_info=error)
+        else:
+            log.info("alert to chat %s failed (%s); trying again later", chat_id, result.detail)
+        try:
+            await self._record(job, result, chat_id, topic, kind, logged=True)
+        except Exception:
+            # The database is out of reach too: the lease runs out and the alert is recovered
+            # as "may have arrived" then (see _recover).
+            log.exception("could not record the outcome of an alert to chat %s", chat_id)
+
+    async def _record(
+        self,
+        job: Job,
+        result: SendResult,
+        chat_id: int,
+        topic: int,
+        kind: str,
+        *,
+        logged: bool = False,
+    ) -> int:
+        first, ids = job.rows[0], job.ids
+        last_attempt = first.attempts + 1 >= self._max_attempts
         now = self._clock()
         async with self._sessions.begin() as session:
             outbox = OutboxRepository(session)
             chats = ChatRepository(session)
             if topic != first.topic:  # the topic is gone: its subscriptions post to General
                 await SubscriptionRepository(session).move_topic(chat_id, first.topic, topic)
-            if result.outcome is Outcome.SENT:
+            outcome = result.outcome
+            if outcome is Outcome.SENT:
                 await outbox.finish(ids, SENT, now)
                 await chats.set_next_send(chat_id, now + spacing(kind))
                 return 1
-            if result.outcome is Outcome.RETRY_AFTER:
+            if outcome is Outcome.RETRY_AFTER:
                 self._rate.pause(result.retry_after)
-                await outbox.defer(
-                    ids,
-                    now + timedelta(seconds=result.retry_after),
-                    result.detail,
-                    count_attempt=False,
-                )
-            elif result.outcome is Outcome.CHAT_GONE:
+                due = now + timedelta(seconds=result.retry_after)
+                await outbox.defer(ids, due, result.detail, count_attempt=False)
+            elif outcome is Outcome.CHAT_GONE:
                 await chats.set_active(chat_id, False, result.detail[:256])
+                await outbox.finish(ids, DROPPED, now, result.detail)
                 await outbox.drop_pending(chat_id, result.detail)
-            elif result.outcome is Outcome.TRANSIENT and first.attempts + 1 < self._max_attempts:
-                await outbox.defer(
-                    ids, now + retry_delay(first.attempts), result.detail, count_attempt=True
+            elif outcome is Outcome.MAYBE_SENT:
+                # It may have arrived: the chat's spacing counts from now, as after a send.
+                await chats.set_next_send(chat_id, now + spacing(kind))
+                due = now + retry_delay(first.attempts)
+                stopped = await outbox.maybe_sent(
+                    ids, due, result.detail, last_attempt=last_attempt
                 )
+                if stopped and not logged:
+                    log.warning(
+                        "alert to chat %s may have arrived; not sending it again: %s",
+                        chat_id,
+                        result.detail,
+                    )
+            elif outcome is Outcome.TRANSIENT and not last_attempt:
+                due = now + retry_delay(first.attempts)
+                await outbox.defer(ids, due, result.detail, count_attempt=True)
             else:
-                log.warning("alert to chat %s failed for good: %s", chat_id, result.detail)
+                if not logged:
+                    log.warning("alert to chat %s failed for good: %s", chat_id, result.detail)
                 await outbox.finish(ids, FAILED, now, result.detail)
         return 0
 

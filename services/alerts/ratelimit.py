@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable
 SEND_BURST = 1.5
 # Telegram's documented ceiling for one bot, all chats together.
 TELEGRAM_MESSAGES_PER_SECOND = 30
+MIN_ROUND_TRIPS = 8  # answers seen before the window trusts their quickest round trip
 
 
 class TokenBucket:
@@ -61,10 +63,15 @@ class SendWindow:
     """At most ``limit`` sends in any ``span`` seconds, as the server sees them.
 
     Telegram counts a message when it arrives, somewhere between our request and its answer;
-    a token bucket counts it when we ask. Network jitter can bunch arrivals closer than the
-    bucket spaced the requests, so the bucket alone may put 31 messages into one of
-    Telegram's seconds. Here a send occupies the window from its start until ``span``
-    seconds after its answer, which bounds every arrival-time window too.
+    a token bucket counts it when we ask. Counting each send from its start until ``span``
+    after its answer bounds every arrival-time window whatever the network does, but at a
+    round trip of 250 ms it also caps the rate at 30 / 1.25 = 24 a second. So the part of the
+    round trip that every recent request took (the smallest one seen lately, the plain
+    distance to the server) is taken off again: a send occupies the window from its start
+    until ``span`` after its answer less that smallest round trip. At a steady latency that
+    is one second from each request's start, however far away Telegram is; a request that
+    crawls (and may arrive late, bunched with later ones) holds its place for longer.
+    This bounds arrivals as long as each way takes at least half the quickest round trip.
     """
 
     def __init__(
@@ -74,6 +81,7 @@ class SendWindow:
         span: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        history: int = 64,
     ) -> None:
         if limit < 1 or span <= 0:
             raise ValueError("limit must be at least 1 and span positive")
@@ -81,25 +89,30 @@ class SendWindow:
         self._span = span
         self._clock = clock
         self._sleep = sleep
-        self._answered: deque[float] = deque()  # answer times of finished sends, oldest first
+        self._until: list[float] = []  # a heap: when each finished send leaves the window
+        self._round_trips: deque[float] = deque(maxlen=history)
         self._in_flight = 0
 
-    async def start(self) -> None:
-        """Wait for room, then count a send as in flight until ``finish``."""
+    async def start(self) -> float:
+        """Wait for room, then count a send as in flight until ``finish``; returns its start."""
         while True:
             now = self._clock()
-            while self._answered and self._answered[0] <= now - self._span:
-                self._answered.popleft()
-            if self._in_flight + len(self._answered) < self._limit:
+            while self._until and self._until[0] <= now:
+                heapq.heappop(self._until)
+            if self._in_flight + len(self._until) < self._limit:
                 self._in_flight += 1
-                return
-            if self._answered:
+                return now
+            if self._until:
                 # At least a millisecond: float rounding could otherwise spin on a 1e-16 wait.
-                await self._sleep(max(0.001, self._answered[0] + self._span - now))
+                await self._sleep(max(0.001, self._until[0] - now))
             else:  # every slot is in flight: check again shortly
                 await self._sleep(self._span / self._limit)
 
-    def finish(self) -> None:
-        """The send in flight got its answer (of any kind) just now."""
+    def finish(self, started: float) -> None:
+        """The send that ``start`` returned ``started`` for got its answer (any kind) now."""
+        now = self._clock()
         self._in_flight = max(0, self._in_flight - 1)
-        self._answered.append(self._clock())
+        self._round_trips.append(max(0.0, now - started))
+        # Until a few round trips are known, their floor is not: nothing is taken off.
+        floor = min(self._round_trips) if len(self._round_trips) >= MIN_ROUND_TRIPS else 0.0
+        heapq.heappush(self._until, now + self._span - floor)

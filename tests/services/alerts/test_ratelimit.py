@@ -57,13 +57,12 @@ async def paced_arrivals(
     arrivals = []
     for delay, arrives_after in trips:
         await bucket.acquire()
-        if window is not None:
-            await window.start()
+        started = await window.start() if window is not None else clock.now
         clock.now += delay * arrives_after
         arrivals.append(clock.now)
         clock.now += delay * (1 - arrives_after)
         if window is not None:
-            window.finish()
+            window.finish(started)
     return arrivals
 
 
@@ -72,8 +71,9 @@ def busiest_second(arrivals: list[float]) -> int:
 
 
 async def test_send_window_bounds_arrivals_whatever_the_network_jitter() -> None:
-    # Now and then a request crawls to the server and its answer comes straight back.
-    trips = [(0.2, 1.0) if i % 40 == 0 else (0.002, 0.5) for i in range(400)]
+    # Now and then a request crawls to the server and its answer comes straight back (in the
+    # 1 ms the way back always takes: each way takes at least half the quickest round trip).
+    trips = [(0.2, 0.995) if i % 40 == 0 else (0.002, 0.5) for i in range(400)]
     bucket_only = await paced_arrivals(trips, window_limit=None)
     windowed = await paced_arrivals(trips, window_limit=30)
     assert busiest_second(bucket_only) > 30  # why the window exists
@@ -88,9 +88,31 @@ async def test_send_window_bounds_arrivals_whatever_the_network_jitter() -> None
 async def test_send_window_counts_sends_in_flight() -> None:
     clock = JitterClock()
     window = SendWindow(2, clock=clock, sleep=clock.sleep)
-    await window.start()
+    first = await window.start()
     await window.start()
     waited_from = clock.now
-    window.finish()  # one answered at t=0: room again at t=1
+    window.finish(first)  # one answered at t=0: room again at t=1
     await window.start()
     assert clock.now - waited_from >= 1.0
+
+
+async def test_a_steady_round_trip_costs_the_window_nothing() -> None:
+    # 250 ms to Telegram and back, every time: counting each send until a second after its
+    # answer would allow 30 / 1.25 = 24 a second; from its start, 29 as the bucket asks.
+    trips = [(0.25, 0.5)] * 300
+    clock = JitterClock()
+    bucket = TokenBucket(29, burst=SEND_BURST, clock=clock, sleep=clock.sleep)
+    window = SendWindow(30, clock=clock, sleep=clock.sleep)
+    in_flight: list[tuple[float, float]] = []  # (answer time, start) of sends under way
+    arrivals = []
+    for delay, share in trips:
+        await bucket.acquire()
+        for answer, began in [f for f in in_flight if f[0] <= clock.now]:
+            window.finish(began)
+            in_flight.remove((answer, began))
+        began = await window.start()
+        arrivals.append(clock.now + delay * share)
+        in_flight.append((clock.now + delay, began))
+    rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+    assert rate > 28.5
+    assert busiest_second(arrivals) <= 30
