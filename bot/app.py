@@ -19,6 +19,7 @@ from bot.runtime import Runtime, utc_now
 from bot.settings import Settings
 from bot.startup import keep_trying
 from handlers.context import BotData, NewsContext
+from handlers.pacing import ChatPacer
 from handlers.sender import TelegramAlertSender
 from storage.db import OutageLog
 
@@ -58,6 +59,8 @@ def build_application(
         .context_types(context_types)
         # Handlers wait on the database and the index, not the CPU: serve users side by side.
         .concurrent_updates(CONCURRENT_UPDATES)
+        # RetryAfter on a reply is waited out; replies and alerts share each chat's limits.
+        .rate_limiter(ChatPacer())
     )
     if settings.telegram_api_base_url:
         builder = builder.base_url(settings.telegram_api_base_url)

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from handlers.context import NewsContext
+from handlers.delivery_errors import Fate, fate_of
 from handlers.render import SORRY, UNAVAILABLE
 from storage.db import describe, storage_fault
 
@@ -16,6 +17,11 @@ log = logging.getLogger(__name__)
 
 async def on_error(update: object, context: NewsContext) -> None:
     error = context.error
+    if isinstance(error, TelegramError) and fate_of(error) is Fate.MAYBE_SENT:
+        # A reply timed out or came back unreadable: it may well have been delivered, and an
+        # apology after it would be wrong (and may time out too).
+        log.warning("a reply may not have reached the chat: %s", error)
+        return
     fault = storage_fault(error) if error is not None else None
     if error is not None and fault is not None:
         # A database restart or a busy or full disk: expected now and then, and no bug.

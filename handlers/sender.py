@@ -11,6 +11,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from handlers.delivery_errors import Fate, fate_of
+from handlers.pacing import SENDING_ALERT
 from handlers.render_alerts import render_alert, render_digest
 from services.alerts.delivery import Outcome, SendResult
 from services.articles import ArticleView
@@ -49,6 +50,7 @@ class TelegramAlertSender:
             text = render_alert(articles[0], username)
         else:
             text = render_digest(articles, digest, username)
+        token = SENDING_ALERT.set(True)
         try:
             await self._bot.send_message(
                 chat_id,
@@ -76,6 +78,8 @@ class TelegramAlertSender:
             return SendResult(Outcome.PERMANENT, detail=str(error))
         except Exception as error:  # whatever it was, what it says about the request decides
             return _unsettled(chat_id, error)
+        finally:
+            SENDING_ALERT.reset(token)
         return SendResult(Outcome.SENT)
 
 

@@ -116,3 +116,50 @@ class SendWindow:
         # Until a few round trips are known, their floor is not: nothing is taken off.
         floor = min(self._round_trips) if len(self._round_trips) >= MIN_ROUND_TRIPS else 0.0
         heapq.heappush(self._until, now + self._span - floor)
+
+
+class ChatWindows:
+    """Telegram's per-chat limits in one process: one message a second to any chat, twenty a
+    minute to a group or channel (negative ids). Replies and alerts are recorded together.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_second: int = 1,
+        group_per_minute: int = 20,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._limits = ((1.0, per_second), (60.0, group_per_minute))
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: dict[int, deque[float]] = {}
+
+    def wait_for(self, chat_id: int) -> float:
+        """Seconds until one more message to this chat keeps within its limits (0: now)."""
+        now = self._clock()
+        stamps = self._sent.get(chat_id)
+        if not stamps:
+            return 0.0
+        while stamps and stamps[0] <= now - 60.0:
+            stamps.popleft()
+        wait = 0.0
+        for span, cap in self._limits if chat_id < 0 else self._limits[:1]:
+            recent = [t for t in stamps if t > now - span]
+            if len(recent) >= cap:
+                wait = max(wait, recent[len(recent) - cap] + span - now)
+        return wait
+
+    async def acquire(self, chat_id: int) -> None:
+        """Wait until a message to this chat keeps within its limits, then record it."""
+        while (wait := self.wait_for(chat_id)) > 0:
+            await self._sleep(wait)
+        self.record(chat_id)
+
+    def record(self, chat_id: int) -> None:
+        """Count a message to this chat now (one that went without waiting)."""
+        if len(self._sent) > 10_000:  # forget chats with nothing in the last minute
+            cutoff = self._clock() - 60.0
+            self._sent = {c: s for c, s in self._sent.items() if s and s[-1] > cutoff}
+        self._sent.setdefault(chat_id, deque()).append(self._clock())

@@ -54,7 +54,9 @@ __all__ = [
     "ApiCall",
     "ApiError",
     "ApiResponse",
+    "Exchange",
     "FakeBotApi",
+    "Fault",
     "RateLimits",
 ]
 
@@ -92,6 +94,43 @@ class ApiCall:
     params: dict[str, Any]
     at: float
     error_code: int | None = None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What a transport does to a call besides answering it (see FakeBotApi.add_fault).
+
+    answer_after: the call is handled (a message is delivered) at once, its answer held back
+    this many seconds (a slow Telegram). garbage: handled, then answered with a 200 whose body
+    is not JSON. drop: handled, then the connection is closed without an answer. refuse: not
+    handled at all; the client cannot connect (over HTTP: the connection closes first).
+    """
+
+    answer_after: float = 0.0
+    garbage: bool = False
+    drop: bool = False
+    refuse: bool = False
+
+
+NO_FAULT = Fault()
+# What "deliver but answer garbage" answers: a reply cut off in the middle.
+GARBAGE = b'{"ok":true,"result":{"message_id":'
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One call as a transport should play it: the answer (None if refused) and the fault."""
+
+    response: ApiResponse | None
+    fault: Fault
+
+
+@dataclass
+class _FaultRule:
+    method: str  # lower-cased
+    chat_id: ChatKey | None
+    fault: Fault
+    times: int | None  # None: every matching call
 
 
 @dataclass(frozen=True)
@@ -146,6 +185,8 @@ class FakeBotApi:
         self._anonymous: dict[ChatKey, set[int]] = {}
         self._failures: list[_ScriptedFailure] = []
         self._delays: list[tuple[str, float]] = []  # (method lower-cased, seconds)
+        self._faults: list[_FaultRule] = []
+        self._latency: dict[str, float] = {}  # lower-cased method, or "" for every method
         self._unreachable: dict[ChatKey, ApiError] = {}
         self._answered: set[str] = set()
         self._commands: dict[str, list[JSON]] = {}
@@ -253,6 +294,67 @@ class FakeBotApi:
                     del self._delays[index]
                     return seconds
         return 0.0
+
+    def set_latency(self, seconds: float, method: str | None = None) -> None:
+        """Every call (of method, if given) takes this long: half on the way to the server
+        (before it is handled), half on the way back, as a network round trip does."""
+        with self._lock:
+            self._latency[(method or "").lower()] = seconds
+
+    def latency_for(self, method: str) -> float:
+        with self._lock:
+            return self._latency.get(method.lower(), self._latency.get("", 0.0))
+
+    def add_fault(
+        self,
+        method: str,
+        chat_id: int | str | None = None,
+        *,
+        times: int | None = None,
+        answer_after: float = 0.0,
+        garbage: bool = False,
+        drop: bool = False,
+        refuse: bool = False,
+    ) -> None:
+        """Play a Fault on the next `times` calls of method (to chat_id), or on all of them."""
+        fault = Fault(answer_after, garbage, drop, refuse)
+        with self._lock:
+            self._faults.append(_FaultRule(method.lower(), chat_id, fault, times))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take_fault(self, method: str, params: Mapping[str, Any]) -> Fault:
+        """The fault for this call (used up if it was counted), or NO_FAULT."""
+        decoded = normalize_params(params)
+        with self._lock:
+            for rule in self._faults:
+                if rule.method == method.lower() and rule.chat_id in (
+                    None,
+                    decoded.get("chat_id"),
+                ):
+                    if rule.times is not None:
+                        rule.times -= 1
+                        if rule.times <= 0:
+                            self._faults.remove(rule)
+                    return rule.fault
+        return NO_FAULT
+
+    async def exchange(
+        self, method: str, params: Mapping[str, Any], *, token: str | None = None
+    ) -> Exchange:
+        """handle() with the configured latency and faults, for a transport to play out."""
+        fault = self.take_fault(method, params)
+        if fault.refuse:
+            return Exchange(None, fault)
+        half = self.latency_for(method) / 2
+        if half:
+            await asyncio.sleep(half)
+        response = await self.handle(method, params, token=token)
+        if half + fault.answer_after:
+            await asyncio.sleep(half + fault.answer_after)
+        return Exchange(response, fault)
 
     def block(self, chat_id: int, description: str = BLOCKED_BY_USER) -> None:
         """From now on sends and edits to chat_id fail with 403 (until unblock)."""

@@ -16,7 +16,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from tests.helpers.botapi import FakeBotApi
+from tests.helpers.botapi import GARBAGE, FakeBotApi
 
 _BAD_JSON = {"ok": False, "error_code": 400, "description": "Bad Request: can't parse JSON"}
 
@@ -70,9 +70,17 @@ class FakeBotApiServer:
             params = await _read_params(request)
         except ValueError:
             return web.json_response(_BAD_JSON, status=400)
-        response = await self.api.handle(
+        exchange = await self.api.exchange(
             request.match_info["method"], params, token=request.match_info["token"]
         )
+        response = exchange.response
+        if response is None or exchange.fault.drop:
+            # Closed without an answer: the client sees RemoteProtocolError.
+            if request.transport is not None:
+                request.transport.close()
+            raise web.HTTPServiceUnavailable
+        if exchange.fault.garbage:
+            return web.Response(status=200, body=GARBAGE, content_type="application/json")
         return web.Response(
             status=response.status, body=response.payload(), content_type="application/json"
         )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import urlsplit
 
+import httpx
 from telegram._utils.types import ODVInput
-from telegram.error import TimedOut
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from tests.helpers.botapi import FakeBotApi
+from tests.helpers.botapi import GARBAGE, FakeBotApi
 
 _NOT_FOUND = b'{"ok": false, "error_code": 404, "description": "Not Found"}'
 
@@ -29,6 +30,9 @@ class FakeRequest(BaseRequest):
     Parameters travel as request_data.json_parameters, i.e. exactly the strings PTB would
     form-encode on the wire, so both transports exercise the same decoding.
     latency adds a per-call delay (for benchmarks); read_timeout is enforced like HTTPX does.
+    The fake's latency and faults (FakeBotApi.set_latency, add_fault) surface as HTTPXRequest
+    would raise them: TimedOut from httpx.ReadTimeout, NetworkError from
+    httpx.ConnectError (refused) or httpx.RemoteProtocolError (dropped), a 200 of garbage.
     """
 
     __slots__ = ("_latency", "_read_timeout", "api")
@@ -71,7 +75,16 @@ class FakeRequest(BaseRequest):
             await asyncio.sleep(self._latency)
         try:
             async with asyncio.timeout(timeout if isinstance(timeout, int | float) else None):
-                response = await self.api.handle(api_method, params, token=token)
-        except TimeoutError as exc:
-            raise TimedOut from exc
-        return response.status, response.payload()
+                exchange = await self.api.exchange(api_method, params, token=token)
+        except TimeoutError:
+            # As HTTPXRequest does: TimedOut from the httpx exception.
+            raise TimedOut from httpx.ReadTimeout("read timed out")
+        if exchange.response is None:  # refused: the request never left
+            cause = httpx.ConnectError("connection refused")
+            raise NetworkError(f"httpx.ConnectError: {cause}") from cause
+        if exchange.fault.drop:
+            dropped = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+            raise NetworkError(f"httpx.RemoteProtocolError: {dropped}") from dropped
+        if exchange.fault.garbage:
+            return 200, GARBAGE
+        return exchange.response.status, exchange.response.payload()
