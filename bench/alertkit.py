@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E40
 from services.alerts.matching import SubscriptionIndex, SubscriptionRule  # noqa: E402
 from services.alerts.subscriptions import ChatRef, SubscriptionService  # noqa: E402
 from storage.db import create_engine, create_session_factory, migrate  # noqa: E402
-from tests.helpers.botapi import ApiCall, FakeBotApi  # noqa: E402
+from tests.helpers.botapi import ApiCall, FakeBotApi, RateLimits  # noqa: E402
 
 TOKEN = "424242:BENCH-token"
 # Named things news is about: the words keyword subscriptions use.
@@ -319,7 +319,10 @@ class Worker:
         return self.wait(60)
 
 
-def worker_env(database_url: str, api_base_url: str, workdir: Path) -> dict[str, str]:
+def worker_env(
+    database_url: str, api_base_url: str, workdir: Path, **settings: str
+) -> dict[str, str]:
+    """The worker's environment; ``settings`` adds variables (ALERT_MAX_IN_FLIGHT="1")."""
     return {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -328,6 +331,7 @@ def worker_env(database_url: str, api_base_url: str, workdir: Path) -> dict[str,
         "TELEGRAM_API_BASE_URL": api_base_url,
         "LOG_LEVEL": "INFO",
         "PYTHONPATH": str(ROOT),
+        **settings,
     }
 
 
@@ -340,9 +344,66 @@ def ingest_env(database_url: str, workdir: Path) -> dict[str, str]:
     }
 
 
-def stand_in() -> FakeBotApi:
-    """The Bot API stand-in with Telegram's flood limits; call times are wall-clock seconds."""
-    return FakeBotApi(token=TOKEN, enforce_limits=True, clock=time.time)
+def stand_in(latency: float = 0.0, *, per_second: int = 30) -> FakeBotApi:
+    """The Bot API stand-in with Telegram's flood limits; call times are wall-clock seconds.
+
+    ``latency``: every call takes that long, half before the stand-in handles (and counts)
+    it, half on the way back. ``per_second``: the overall limit (1000 for paid broadcasts).
+    """
+    api = FakeBotApi(
+        token=TOKEN,
+        enforce_limits=True,
+        clock=time.time,
+        limits=RateLimits(global_per_second=per_second),
+    )
+    api.set_latency(latency)
+    return api
+
+
+@dataclass(frozen=True, slots=True)
+class Violations:
+    """Telegram limits broken by accepted sends, counted from the stand-in's arrival times."""
+
+    busiest_second: int  # most sends in any one-second window
+    seconds_over: int  # sends that made some one-second window hold more than the limit
+    chat_twice_in_a_second: int  # sends to a chat less than 1 s after its previous one
+    group_over_20_a_minute: int  # sends that made a group's 60-s window hold more than 20
+
+    def total(self) -> int:
+        return self.seconds_over + self.chat_twice_in_a_second + self.group_over_20_a_minute
+
+    def describe(self) -> str:
+        return (
+            f"busiest second {self.busiest_second}, over the limit {self.seconds_over}; "
+            f"chat twice within 1 s {self.chat_twice_in_a_second}; group over 20/min "
+            f"{self.group_over_20_a_minute}"
+        )
+
+
+def violations(sends: Sequence[Delivery], per_second: int = 30) -> Violations:
+    ok = sorted((d for d in sends if d.ok), key=lambda d: d.at)
+    times = [d.at for d in ok]
+    busiest = over = 0
+    start = 0
+    for end, at in enumerate(times):
+        while times[start] <= at - 1.0:
+            start += 1
+        held = end - start + 1
+        busiest = max(busiest, held)
+        over += held > per_second
+    by_chat: dict[int, list[float]] = {}
+    for d in ok:
+        by_chat.setdefault(d.chat_id, []).append(d.at)
+    twice = group = 0
+    for chat_id, stamps in by_chat.items():
+        twice += sum(1 for a, b in pairwise(stamps) if b - a < 1.0)
+        if chat_id < 0:
+            first = 0
+            for last, at in enumerate(stamps):
+                while stamps[first] <= at - 60.0:
+                    first += 1
+                group += last - first + 1 > 20
+    return Violations(busiest, over, twice, group)
 
 
 _PUBLIC_ID = re.compile(r"ID: <code>([^<]+)</code>")

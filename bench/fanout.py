@@ -25,16 +25,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import statistics
 import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rapidfuzz import fuzz, process
+from sqlalchemy import text
 
 from bench import alertkit as kit
 from services.alerts.keywords import parse_keywords
@@ -50,7 +53,7 @@ CHATS = 10_000
 ARTICLES = 100
 EVERYTHING_SHARE = 0.003
 RATE_WINDOW = 0.9  # the sustained rate is measured over this share of the alerts
-NAIVE_SENDS = 1_000
+BASELINE = "one in flight"  # the sender as it was: ALERT_MAX_IN_FLIGHT=1
 TIME_LIMIT = 13 * 60  # seconds the fan-out may take before the bench gives up on it
 
 
@@ -185,27 +188,38 @@ def _words(query: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 # -- 2. fan-out ---------------------------------------------------------------------------
 
 
+@dataclass
+class FanoutRun:
+    latency_ms: int
+    mode: str  # "newsbot" or the baseline "one in flight"
+    expected: int
+    delivered: int
+    lost: int
+    repeated: int
+    rate: float
+    rate_limited: int
+    violations: kit.Violations
+    peak_in_flight: str
+
+
 async def bench_fanout(args: argparse.Namespace, workdir: Path, world: kit.World) -> None:
     print(
-        f"\n== Fan-out: {args.chats:,} chats, {args.articles} articles, newsbot worker over HTTP =="
+        f"\n== Fan-out: {args.chats:,} chats, {args.articles} articles per run, newsbot worker "
+        f"over HTTP, Bot API latency {', '.join(f'{n} ms' for n in args.latency_ms)} =="
     )
     subscribers = kit.make_subscribers(
         world, args.chats, seed=31, everything_share=EVERYTHING_SHARE
     )
-    articles = kit.make_articles(world, args.articles, seed=32, prefix="fan")
-    probes = kit.make_articles(world, 3, seed=33, prefix="probe")
-    expected = kit.expected_recipients(subscribers, articles)
     groups = sum(1 for s in subscribers if s.chat.id < 0)
     everything = sum(1 for s in subscribers if not s.query)
     print(
         f"{args.chats - groups:,} private chats, {groups:,} groups; {everything} subscribed to "
-        f"everything, {args.chats - everything:,} to keywords; {len(expected):,} alerts expected"
+        f"everything, {args.chats - everything:,} to keywords"
     )
-
     db = kit.Database(workdir, args.database)
     await db.create()
     sessions = db.sessions()
-    api = kit.stand_in()
+    runs: list[FanoutRun] = []
     try:
         started = time.perf_counter()
         await kit.subscribe_all(sessions, subscribers)
@@ -213,28 +227,98 @@ async def bench_fanout(args: argparse.Namespace, workdir: Path, world: kit.World
             f"subscribed via SubscriptionService in {time.perf_counter() - started:.1f} s "
             f"({db.kind})"
         )
-        with FakeBotApiServer(api) as server:
-            env = kit.worker_env(db.url, server.base_url, workdir)
-            worker = kit.Worker(env, workdir / "worker.log")
-            worker.start()
-            ready = await kit.wait_until(
-                lambda: kit.scalar(sessions, "SELECT count(*) FROM cursors"), 120
+        plan = [(latency, mode) for latency in args.latency_ms for mode in args.modes]
+        for number, (latency, mode) in enumerate(plan):
+            articles = kit.make_articles(
+                world, args.articles, seed=32 + number, prefix=f"fan{number}"
             )
-            if not ready:
-                raise SystemExit(f"the worker did not start; see {workdir / 'worker.log'}")
-            print(f"worker leading after {time.time() - worker.started_at:.1f} s")
-            fanout = await _run_fanout(api, sessions, db.url, workdir, articles, expected)
-            probe_latencies = await _run_probes(api, sessions, db.url, workdir, probes)
-            code = worker.stop()
-        rate = _report(api, fanout, probe_latencies, expected, code)
-        await _naive_baseline(fanout["order"][: args.naive], rate)
+            expected = kit.expected_recipients(subscribers, articles)
+            runs.append(
+                await _one_run(
+                    args, workdir, db, sessions, number, latency, mode, articles, expected
+                )
+            )
     finally:
         await sessions.kw["bind"].dispose()
         await db.drop()
-    log = (workdir / "worker.log").read_text(errors="replace")
+    _table(runs)
+    if args.naive:
+        order = [(c, a) for c, a in sorted(expected)][: args.naive]
+        await _naive_baseline(order, runs[0].rate)
+
+
+async def _one_run(
+    args: argparse.Namespace,
+    workdir: Path,
+    db: kit.Database,
+    sessions: Any,
+    number: int,
+    latency: int,
+    mode: str,
+    articles: list[dict[str, Any]],
+    expected: set[tuple[int, str]],
+) -> FanoutRun:
+    baseline = mode == BASELINE
+    print(f"\n-- {latency} ms per Bot API call, {mode}: {len(expected):,} alerts expected --")
+    settings = {"ALERT_MAX_IN_FLIGHT": "1"} if baseline else {}
+    if args.max_in_flight and not baseline:
+        settings["ALERT_MAX_IN_FLIGHT"] = str(args.max_in_flight)
+    api = kit.stand_in(latency / 1000)
+    log_path = workdir / f"worker{number}.log"
+    with FakeBotApiServer(api) as server:
+        env = kit.worker_env(db.url, server.base_url, workdir, **settings)
+        worker = kit.Worker(env, log_path)
+        worker.start()
+        ready = await kit.wait_until(
+            lambda: kit.scalar(sessions, "SELECT count(*) FROM cursors"), 120
+        )
+        if not ready:
+            raise SystemExit(f"the worker did not start; see {log_path}")
+        if number == 0:
+            print(f"worker leading after {time.time() - worker.started_at:.1f} s")
+        limit = args.baseline_seconds if baseline else TIME_LIMIT
+        fanout = await _run_fanout(
+            api, sessions, db.url, workdir, articles, expected, f"fan{number}-", limit
+        )
+        probe_latencies: list[float] = []
+        if not baseline and latency == 0 and args.probes:
+            probes = kit.make_articles(kit.World.build(), 3, seed=33, prefix=f"probe{number}")
+            probe_latencies = await _run_probes(api, sessions, db.url, workdir, probes)
+        code = worker.stop()
+    # What a capped baseline left behind must not go out during the next run.
+    async with sessions.begin() as session:
+        await session.execute(
+            text("UPDATE outbox SET status = 'dropped' WHERE status IN ('pending', 'sending')")
+        )
+    run = _report(
+        api, fanout, probe_latencies, expected, code, latency, mode, f"fan{number}-", baseline
+    )
+    peaks = re.findall(r"at most (\d+) of (\d+)", log_path.read_text(errors="replace"))
+    run.peak_in_flight = f"{max(int(p) for p, _ in peaks)} of {peaks[0][1]}" if peaks else "-"
+    log = log_path.read_text(errors="replace")
     errors = [line for line in log.splitlines() if "ERROR" in line or "Traceback" in line]
     if errors:
         print(f"worker log has {len(errors)} error lines, first: {errors[0][:200]}")
+    return run
+
+
+def _table(runs: list[FanoutRun]) -> None:
+    print(
+        "\n| latency | sender | alerts | sustained rate | 429s | limit violations "
+        "| lost | repeated | in flight (peak) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for run in runs:
+        baseline = next(
+            (r for r in runs if r.latency_ms == run.latency_ms and r.mode == BASELINE), None
+        )
+        ratio = f" ({run.rate / baseline.rate:.1f}x)" if baseline and run is not baseline else ""
+        lost = "-" if run.mode == BASELINE else str(run.lost)
+        print(
+            f"| {run.latency_ms} ms | {run.mode} | {run.delivered:,} | {run.rate:.2f}/s{ratio} "
+            f"| {run.rate_limited} | {run.violations.total()} | {lost} | {run.repeated} "
+            f"| {run.peak_in_flight} |"
+        )
 
 
 def _ingest(database_url: str, workdir: Path, records: list[dict[str, Any]], name: str) -> float:
@@ -275,15 +359,22 @@ async def _run_fanout(
     workdir: Path,
     articles: list[dict[str, Any]],
     expected: set[tuple[int, str]],
+    prefix: str,
+    time_limit: float,
 ) -> dict[str, Any]:
-    took = _ingest(database_url, workdir, articles, "articles.jsonl")
+    took = _ingest(database_url, workdir, articles, f"{prefix}articles.jsonl")
     print(f"newsbot ingest stored {len(articles)} articles in {took:.1f} s (separate process)")
     started = time.monotonic()
     last_report = started
-    while time.monotonic() - started < TIME_LIMIT:
+    mine = (
+        f"FROM outbox o JOIN articles a ON a.id = o.article_id WHERE a.external_id LIKE '{prefix}%'"
+    )
+    while time.monotonic() - started < time_limit:
         await asyncio.sleep(1.0)
-        queued = await kit.scalar(sessions, "SELECT count(*) FROM outbox")
-        pending = await kit.scalar(sessions, "SELECT count(*) FROM outbox WHERE status='pending'")
+        queued = await kit.scalar(sessions, f"SELECT count(*) {mine}")
+        pending = await kit.scalar(
+            sessions, f"SELECT count(*) {mine} AND o.status IN ('pending', 'sending')"
+        )
         if queued >= len(expected) and pending == 0:
             break
         if time.monotonic() - last_report > 60:
@@ -293,19 +384,19 @@ async def _run_fanout(
                 f"{pending:,} pending"
             )
     else:
-        print(f"gave up after {TIME_LIMIT} s")
-    stored = await _stored_at(sessions, "fan-%")
+        print(f"stopped after {time_limit:.0f} s")
+    stored = await _stored_at(sessions, f"{prefix}%")
     queued_at = await kit.rows(
         sessions,
         "SELECT a.external_id, min(o.created_at) FROM outbox o JOIN articles a"
-        " ON a.id = o.article_id WHERE a.external_id LIKE 'fan-%' GROUP BY a.external_id",
+        f" ON a.id = o.article_id WHERE a.external_id LIKE '{prefix}%' GROUP BY a.external_id",
     )
     order = await kit.rows(
         sessions,
         "SELECT o.chat_id, a.external_id FROM outbox o JOIN articles a ON a.id = o.article_id"
-        " WHERE a.external_id LIKE 'fan-%' ORDER BY o.id",
+        f" WHERE a.external_id LIKE '{prefix}%' ORDER BY o.id",
     )
-    statuses = dict(await kit.rows(sessions, "SELECT status, count(*) FROM outbox GROUP BY status"))
+    statuses = dict(await kit.rows(sessions, f"SELECT o.status, count(*) {mine} GROUP BY o.status"))
     return {
         "stored": stored,
         "queued_at": {public_id: _epoch(at) for public_id, at in queued_at},
@@ -344,37 +435,40 @@ def _report(
     probe_latencies: list[float],
     expected: set[tuple[int, str]],
     exit_code: int,
-) -> float:
-    sends = [d for d in kit.deliveries(api) if d.article.startswith("fan-")]
+    latency_ms: int,
+    mode: str,
+    prefix: str,
+    capped: bool,
+) -> FanoutRun:
+    sends = [d for d in kit.deliveries(api) if d.article.startswith(prefix)]
     ok = sorted((d for d in sends if d.ok), key=lambda d: d.at)
     counts = Counter((d.chat_id, d.article) for d in ok)
     delivered = set(counts)
     lost = expected - delivered
     extra = delivered - expected
-    duplicated = sum(n - 1 for n in counts.values() if n > 1)
+    repeated = sum(n - 1 for n in counts.values() if n > 1)
     print(
         f"outbox: {fanout['statuses']}; delivered {len(delivered):,} of {len(expected):,} "
-        f"expected: lost {len(lost)}, unexpected {len(extra)}, duplicated {duplicated}"
+        f"expected: lost {len(lost)}{' (capped run)' if capped else ''}, unexpected "
+        f"{len(extra)}, repeated {repeated}"
     )
-
-    window = max(2, round(RATE_WINDOW * len(ok)))
+    # A capped run has no tail: its rate is over everything it sent.
+    window = len(ok) if capped else max(2, round(RATE_WINDOW * len(ok)))
     span = ok[window - 1].at - ok[0].at
     rate = (window - 1) / span
     overall = (len(ok) - 1) / (ok[-1].at - ok[0].at)
     buckets = Counter(int((d.at - ok[0].at) // 10) for d in ok[:window])
     per10 = [buckets.get(b, 0) / 10 for b in range(int(span // 10))]
     print(
-        f"sustained send rate over the first {window:,} alerts ({RATE_WINDOW:.0%}): "
-        f"{rate:.2f} msg/s = {rate / 30:.1%} of Telegram's 30/s (target ≥ 28: "
-        f"{'met' if rate >= 28 else 'MISSED'}); whole fan-out incl. tail {overall:.2f} msg/s "
-        f"over {ok[-1].at - ok[0].at:.0f} s; 10-s windows min {min(per10, default=0):.1f} "
-        f"median {statistics.median(per10) if per10 else 0:.1f}"
+        f"sustained send rate over the first {window:,} alerts: {rate:.2f} msg/s = "
+        f"{rate / 30:.1%} of Telegram's 30/s; whole run incl. tail {overall:.2f} msg/s over "
+        f"{ok[-1].at - ok[0].at:.0f} s; 10-s windows min {min(per10, default=0):.1f} median "
+        f"{statistics.median(per10) if per10 else 0:.1f}"
     )
-    verdict = "met" if api.rate_limited == 0 else "MISSED"
-    print(f"429s provoked: {api.rate_limited} (target 0: {verdict})")
-    for line in kit.explain_rate_limited(kit.deliveries(api)):
+    broken = kit.violations(ok)
+    print(f"429s provoked: {api.rate_limited}; limits: {broken.describe()}")
+    for line in kit.explain_rate_limited(sends):
         print(line)
-
     stored, queued_at = fanout["stored"], fanout["queued_at"]
     first_send: dict[str, float] = {}
     for d in sends:
@@ -383,20 +477,28 @@ def _report(
     matching = [queued_at[a] - stored[a] for a in queued_at]
     print(
         f"stored -> queued by the worker's matcher: median {statistics.median(matching):.2f} s,"
-        f" max {max(matching):.2f} s"
+        f" max {max(matching):.2f} s; stored -> first send attempt: first article "
+        f"{latency[0]:.2f} s"
     )
-    print(
-        f"stored -> first send attempt, burst of {len(stored)}: first article "
-        f"{latency[0]:.2f} s, median {statistics.median(latency):.1f} s, last {latency[-1]:.1f} s"
-        " (later articles wait behind the earlier ones' alerts at 29/s)"
-    )
-    print(
-        f"stored -> first send attempt, single articles on an idle queue: "
-        f"{', '.join(f'{x:.2f} s' for x in probe_latencies)} (target ≤ 5 s: "
-        f"{'met' if max(probe_latencies + latency[:1]) <= 5 else 'MISSED'})"
-    )
+    if probe_latencies:
+        print(
+            f"stored -> first send attempt, single articles on an idle queue: "
+            f"{', '.join(f'{x:.2f} s' for x in probe_latencies)} (target ≤ 5 s: "
+            f"{'met' if max(probe_latencies + latency[:1]) <= 5 else 'MISSED'})"
+        )
     print(f"worker exit code after SIGTERM: {exit_code}")
-    return rate
+    return FanoutRun(
+        latency_ms,
+        mode,
+        len(expected),
+        len(ok),
+        len(lost),
+        repeated,
+        rate,
+        api.rate_limited,
+        broken,
+        "-",
+    )
 
 
 async def _naive_baseline(order: list[tuple[int, str]], worker_rate: float) -> None:
@@ -435,7 +537,22 @@ async def main() -> None:
     parser.add_argument("--database", help="a PostgreSQL server URL (a fresh database is made)")
     parser.add_argument("--chats", type=int, default=CHATS)
     parser.add_argument("--articles", type=int, default=ARTICLES)
-    parser.add_argument("--naive", type=int, default=NAIVE_SENDS, help="baseline sends")
+    parser.add_argument("--naive", type=int, default=0, help="plain PTB loop sends (0: none)")
+    parser.add_argument(
+        "--latency-ms", type=int, nargs="+", default=[0], help="Bot API latency, one run each"
+    )
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=["newsbot", BASELINE],
+        choices=["newsbot", BASELINE],
+        help=f"newsbot (ALERT_MAX_IN_FLIGHT as configured) and/or the '{BASELINE}' baseline",
+    )
+    parser.add_argument("--max-in-flight", type=int, default=0, help="ALERT_MAX_IN_FLIGHT")
+    parser.add_argument(
+        "--baseline-seconds", type=float, default=60.0, help="how long a baseline run sends"
+    )
+    parser.add_argument("--no-probes", dest="probes", action="store_false")
     parser.add_argument("--only", choices=("matching", "fanout"), help="run one part")
     args = parser.parse_args()
     print(f"machine: {kit.machine()}")

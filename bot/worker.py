@@ -8,10 +8,10 @@ import logging
 import signal
 
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
 from bot.alerts import AlertLoop
 from bot.feed_loop import FeedLoop
+from bot.request import BotApiRequest
 from bot.runtime import Runtime, utc_now
 from bot.settings import Settings
 from bot.startup import connect
@@ -30,7 +30,7 @@ def make_bot(settings: Settings) -> Bot:
         settings.require_token().reveal(),
         base_url=settings.telegram_api_base_url or TELEGRAM_BASE_URL,
         base_file_url=settings.telegram_api_base_file_url or TELEGRAM_BASE_FILE_URL,
-        request=HTTPXRequest(read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout),
+        request=BotApiRequest(read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout),
     )
 
 

@@ -142,6 +142,7 @@ class DeliveryWorker:
         finally:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+            log.info("%s", self.stats.summary())
 
     async def deliver_once(self, stop: asyncio.Event | None = None) -> int:
         """Claim one batch of due alerts (one per chat), send it, return how many went."""
@@ -213,7 +214,7 @@ class DeliveryWorker:
         first = job.rows[0]
         chat_id, topic, kind = first.chat_id, first.topic, job.kind
         result: SendResult | None = None
-        requested = False
+        requested = False  # the window counts the send from here
         try:
             async with self._sessions.begin() as session:
                 await OutboxRepository(session).mark_sending(
@@ -226,10 +227,10 @@ class DeliveryWorker:
             if self._window is not None and not requested:
                 self._window.finish(began)
             if result is None:
-                # Raised before the request could leave, or while it was out: its fate is
-                # unknown then, and the maybe-delivered rule (one more send at most) applies.
-                outcome = Outcome.MAYBE_SENT if requested else Outcome.TRANSIENT
-                result = SendResult(outcome, detail=f"{type(error).__name__}: {error}")
+                # Not one of the outcomes a sender reports: a failed attempt like a network
+                # error, retried with backoff until attempts run out. (The Telegram sender
+                # itself reports a send that may have arrived as MAYBE_SENT.)
+                result = SendResult(Outcome.TRANSIENT, detail=f"{type(error).__name__}: {error}")
             await self._record_failure(job, result, chat_id, topic, kind, error)
             return 0
         finally:
