@@ -230,7 +230,7 @@ async def bench_fanout(args: argparse.Namespace, workdir: Path, world: kit.World
         plan = [(latency, mode) for latency in args.latency_ms for mode in args.modes]
         for number, (latency, mode) in enumerate(plan):
             articles = kit.make_articles(
-                world, args.articles, seed=32 + number, prefix=f"fan{number}"
+                world, args.articles, seed=100 + number, prefix=f"fan{number}"
             )
             expected = kit.expected_recipients(subscribers, articles)
             runs.append(

@@ -39,7 +39,8 @@ from tests.helpers.botapi_server import FakeBotApiServer
 CHATS = 150
 ARTICLES_PER_ROUND = 3
 EARLY_KILL_SHARE = 0.15  # rounds killed during start-up / matching rather than mid-sending
-ROUND_TIMEOUT = 180.0
+ROUND_TIMEOUT = 300.0
+BASELINE = "one in flight"  # the sender as it was: ALERT_MAX_IN_FLIGHT=1
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class RoundResult:
     rate_limited: int
     wall: float
     early: bool = False  # killed during start-up or matching, before this round's sends
+    in_flight_at_kill: int = 0  # alerts the killed worker had recorded as "sending"
 
 
 class Bench:
@@ -68,6 +70,7 @@ class Bench:
         self.api: FakeBotApi = kit.stand_in()
         self.log = kit.DeliveryLog(self.api)
         self.env: dict[str, str] = {}
+        self.server_url = ""
 
     def worker(self) -> kit.Worker:
         return kit.Worker(self.env, self.workdir / "worker.log")
@@ -121,6 +124,7 @@ class Bench:
         sent_before = 0
         restart_first: float | None = None
         early = False
+        in_flight = 0
         if mode != "none":
             early = mode == "kill" and self.rng.random() < EARLY_KILL_SHARE
             target = self.rng.randint(1, max(1, len(expected) - 1))
@@ -135,7 +139,9 @@ class Bench:
             signalled = time.time()
             code = worker.wait(60)
             exited = time.time()
+            await asyncio.sleep(self.api.latency_for("sendMessage"))  # requests on the way land
             sent_before = len(self.round_deliveries(prefix))
+            in_flight = sum(1 for s in (await self.outbox(prefix)).values() if s == "sending")
             if mode == "term":
                 await self.check_clean_stop(prefix, code, signalled, exited)
             worker = self.worker()
@@ -165,6 +171,7 @@ class Bench:
             self.api.rate_limited - limited_before,
             wall,
             early,
+            in_flight,
         )
 
     async def check_clean_stop(
@@ -196,9 +203,10 @@ class Bench:
                 f"{time.perf_counter() - started:.1f} s ({self.db.kind})"
             )
             with FakeBotApiServer(self.api) as server:
+                self.server_url = server.base_url
                 self.env = kit.worker_env(self.db.url, server.base_url, self.workdir)
                 await self.warm_up()
-                await self.rounds()
+                await self.all_phases()
         finally:
             await self.sessions.kw["bind"].dispose()
             await self.db.drop()
@@ -213,16 +221,43 @@ class Bench:
             raise SystemExit(f"the worker did not start; see {self.workdir / 'worker.log'}")
         worker.stop()
 
-    async def rounds(self) -> None:
-        baseline = await self.run_round(0, "none")
+    async def all_phases(self) -> None:
+        summaries = []
+        number = 0
+        for latency in self.args.latency_ms:
+            self.api.set_latency(latency / 1000)
+            for mode in self.args.modes:
+                baseline = mode == BASELINE
+                settings = {"ALERT_MAX_IN_FLIGHT": "1"} if baseline else {}
+                self.env = kit.worker_env(self.db.url, self.server_url, self.workdir, **settings)
+                kills = self.args.baseline_rounds if baseline else self.args.rounds
+                print(f"\n-- {latency} ms per Bot API call, {mode}: {kills} kills --")
+                summary, number = await self.rounds(number, kills, latency, mode)
+                summaries.append(summary)
         print(
-            f"baseline round, no kill: {baseline.expected} alerts in {baseline.wall:.1f} s, "
-            f"lost {baseline.lost}, duplicated {baseline.duplicated}, "
-            f"429s {baseline.rate_limited}"
+            "\n| latency | sender | kills | alerts | lost | repeated | in flight at kill "
+            "(max) | repeated <= in flight | limit violations | 429s | restart -> first send |"
         )
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for line in summaries:
+            print(line)
+
+    async def rounds(self, number: int, kills: int, latency: int, mode: str) -> tuple[str, int]:
+        prefixes = []
+        if mode != BASELINE:
+            baseline = await self.run_round(number, "none")
+            prefixes.append(f"r{number:02d}-")
+            number += 1
+            print(
+                f"no-kill round: {baseline.expected} alerts in {baseline.wall:.1f} s, "
+                f"lost {baseline.lost}, duplicated {baseline.duplicated}, "
+                f"429s {baseline.rate_limited}"
+            )
         results = []
-        for number in range(1, self.args.rounds + 1):
+        for _ in range(kills):
             result = await self.run_round(number, "kill")
+            prefixes.append(f"r{number:02d}-")
+            number += 1
             results.append(result)
             restart = (
                 f"{result.restart_to_first_send:.2f} s"
@@ -231,47 +266,54 @@ class Bench:
             )
             when = "early, " if result.early else ""
             print(
-                f"kill {number:2d}: {when}after {result.sent_before_kill:3d}/{result.expected}"
-                " sends;"
-                f" lost {result.lost}, duplicated {result.duplicated}, outbox mismatch "
+                f"kill {len(results):2d}: {when}after {result.sent_before_kill:3d}/"
+                f"{result.expected} sends, {result.in_flight_at_kill} in flight; lost "
+                f"{result.lost}, repeated {result.duplicated}, outbox mismatch "
                 f"{result.outbox_mismatch}, restart->first send {restart}, "
                 f"429s {result.rate_limited}, {result.wall:.1f} s"
             )
-        term = await self.run_round(self.args.rounds + 1, "term")
-        print(
-            f"SIGTERM round then restart: lost {term.lost}, duplicated {term.duplicated}, "
-            f"outbox mismatch {term.outbox_mismatch}"
-        )
-
-        lost = sum(r.lost for r in results)
-        duplicated = sum(r.duplicated for r in results)
-        worst = max(r.duplicated for r in results)
-        total = sum(r.expected for r in results)
-        restarts = [r.restart_to_first_send for r in results if r.restart_to_first_send]
-        print(
-            f"\n{len(results)} kills over {total:,} alerts: lost {lost} (target 0: "
-            f"{'met' if lost == 0 else 'MISSED'}), duplicated {duplicated}, at most {worst} "
-            f"in one kill (target ≤ 1 per kill: {'met' if worst <= 1 else 'MISSED'}); "
-            f"outbox mismatches {sum(r.outbox_mismatch for r in results)}; "
-            f"429s {sum(r.rate_limited for r in results)}"
-        )
-        if restarts:
+        if mode != BASELINE and self.args.term:
+            term = await self.run_round(number, "term")
+            prefixes.append(f"r{number:02d}-")
+            number += 1
             print(
-                f"restart -> first send: median {statistics.median(restarts):.2f} s, "
-                f"max {max(restarts):.2f} s (process start, leadership, stale claims released)"
+                f"SIGTERM round then restart: lost {term.lost}, duplicated {term.duplicated}, "
+                f"outbox mismatch {term.outbox_mismatch}"
             )
-        for line in kit.explain_rate_limited(self.log.all):
+        self.log.update()
+        sends = [d for d in self.log.all if d.article.split("-")[0] + "-" in prefixes]
+        broken = kit.violations(sends)
+        for line in kit.explain_rate_limited(sends):
             print(line)
-        mean_wall = statistics.mean(r.wall for r in results)
+        lost = sum(r.lost for r in results)
+        repeated = sum(r.duplicated for r in results)
+        in_flight = [r.in_flight_at_kill for r in results]
+        within = all(r.duplicated <= r.in_flight_at_kill for r in results)
+        restarts = [r.restart_to_first_send for r in results if r.restart_to_first_send]
+        total = sum(r.expected for r in results)
         print(
-            f"round wall time: killed rounds mean {mean_wall:.1f} s vs baseline "
-            f"{baseline.wall:.1f} s (ratio {mean_wall / baseline.wall:.2f})"
+            f"{len(results)} kills over {total:,} alerts: lost {lost}, repeated {repeated} "
+            f"(each kill repeats at most what was in flight: {'yes' if within else 'NO'}); "
+            f"limits: {broken.describe()}; 429s {sum(r.rate_limited for r in results)}"
         )
+        restart = f"median {statistics.median(restarts):.2f} s" if restarts else "-"
+        line = (
+            f"| {latency} ms | {mode} | {len(results)} | {total:,} | {lost} | {repeated} "
+            f"| {sum(in_flight)} ({max(in_flight, default=0)}) | {'yes' if within else 'NO'} "
+            f"| {broken.total()} | {sum(r.rate_limited for r in results)} | {restart} |"
+        )
+        return line, number
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=20, help="kills per latency")
+    parser.add_argument("--latency-ms", type=int, nargs="+", default=[0])
+    parser.add_argument("--modes", nargs="+", default=["newsbot", BASELINE])
+    parser.add_argument(
+        "--baseline-rounds", type=int, default=3, help=f"kills per latency, '{BASELINE}'"
+    )
+    parser.add_argument("--no-term", dest="term", action="store_false", help="skip SIGTERM")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database", help="a PostgreSQL server URL (a fresh database is made)")
     args = parser.parse_args()

@@ -1,0 +1,87 @@
+"""Replies when Telegram is slow or says wait: the real Application against the fake Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from telegram import Update
+
+from bot.app import NewsApplication, build_application
+from handlers.render import SORRY
+from tests.conftest import FixedClock
+from tests.handlers.harness import settings_for
+from tests.helpers.botapi import FakeBotApi
+from tests.helpers.fake_request import FakeRequest
+
+USER = 5001
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[tuple[NewsApplication, FakeBotApi]]:
+    api = FakeBotApi()
+    app = build_application(
+        replace(settings_for(tmp_path), alerts_in_bot=False),
+        # A short read timeout stands in for PTB's 5 s, so a "slow Telegram" takes 0.5 s here.
+        request=FakeRequest(api, read_timeout=0.2),
+        get_updates_request=FakeRequest(api),
+        clock=FixedClock(),
+    )
+    async with app:
+        assert app.post_init and app.post_shutdown
+        await app.post_init(app)
+        try:
+            yield app, api
+        finally:
+            await app.post_shutdown(app)
+
+
+async def command(app: NewsApplication, api: FakeBotApi, text: str) -> None:
+    update = api.updates.message_update(text, chat_id=USER, user_id=USER)
+    await app.process_update(Update.de_json(update, app.bot))
+
+
+def texts(api: FakeBotApi) -> list[str]:
+    return [str(m["text"]) for m in api.sent_messages(USER)]
+
+
+async def test_a_reply_answered_after_the_timeout_is_not_followed_by_an_apology(
+    bot: tuple[NewsApplication, FakeBotApi],
+) -> None:
+    app, api = bot
+    api.add_fault("sendMessage", USER, answer_after=0.5, times=1)
+    await command(app, api, "/subscribe")
+    (reply,) = texts(api)  # delivered, though its answer came too late
+    assert SORRY not in reply
+    await command(app, api, "/subscriptions")  # the bot carries on normally
+    assert len(texts(api)) == 2 and SORRY not in texts(api)[1]
+
+
+async def test_retry_after_on_a_reply_is_waited_out_and_the_reply_sent(
+    bot: tuple[NewsApplication, FakeBotApi],
+) -> None:
+    app, api = bot
+    api.fail_next(
+        "sendMessage",
+        USER,
+        error_code=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+    )
+    await command(app, api, "/subscribe")
+    first, second = api.calls_to("sendMessage")
+    assert first.error_code == 429 and second.error_code is None
+    assert second.at - first.at >= 1.0  # waited as long as asked
+    (reply,) = texts(api)
+    assert SORRY not in reply
+
+
+async def test_an_error_that_is_not_a_slow_answer_still_gets_the_apology(
+    bot: tuple[NewsApplication, FakeBotApi],
+) -> None:
+    app, api = bot
+    api.fail_next("sendMessage", USER, error_code=502, description="Bad Gateway")
+    await command(app, api, "/subscribe")
+    assert texts(api) == [SORRY]  # the reply was refused; the apology is true
