@@ -276,15 +276,17 @@ async def _one_run(
             raise SystemExit(f"the worker did not start; see {log_path}")
         if number == 0:
             print(f"worker leading after {time.time() - worker.started_at:.1f} s")
-        limit = args.baseline_seconds if baseline else TIME_LIMIT
-        fanout = await _run_fanout(
-            api, sessions, db.url, workdir, articles, expected, f"fan{number}-", limit
-        )
-        probe_latencies: list[float] = []
-        if not baseline and latency == 0 and args.probes:
-            probes = kit.make_articles(kit.World.build(), 3, seed=33, prefix=f"probe{number}")
-            probe_latencies = await _run_probes(api, sessions, db.url, workdir, probes)
-        code = worker.stop()
+        try:
+            limit = args.baseline_seconds if baseline else TIME_LIMIT
+            fanout = await _run_fanout(
+                api, sessions, db.url, workdir, articles, expected, f"fan{number}-", limit
+            )
+            probe_latencies: list[float] = []
+            if not baseline and latency == 0 and args.probes:
+                probes = kit.make_articles(kit.World.build(), 3, seed=33, prefix=f"probe{number}")
+                probe_latencies = await _run_probes(api, sessions, db.url, workdir, probes)
+        finally:
+            code = worker.stop()
     # What a capped baseline left behind must not go out during the next run.
     async with sessions.begin() as session:
         await session.execute(

@@ -21,6 +21,7 @@ from bot.settings import Settings
 from services.alerts.delivery import AlertSender, DeliveryWorker
 from services.alerts.matcher import AlertMatcher
 from services.alerts.ratelimit import (
+    SEND_BURST,
     TELEGRAM_MESSAGES_PER_SECOND,
     SendWindow,
     TokenBucket,
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 MATCH_EVERY_SECONDS = 0.5
 LEADER_RETRY_SECONDS = 3.0
 MAX_BATCH = 500  # alerts claimed at once, at most
-CATCH_UP_BURST = 4.0
 
 
 class AlertLoop:
@@ -58,9 +58,9 @@ class AlertLoop:
             sender,
             clock=clock,
             worker_id=f"{socket.gethostname()}:{os.getpid()}",
-            # While a batch is claimed nothing is sent; the tokens saved meanwhile let the
-            # sender catch up after. The window still holds every second to the ceiling.
-            rate=TokenBucket(rate, burst=max(CATCH_UP_BURST, rate / 10)),
+            # At paid-broadcast rates a tenth of a second of tokens may be saved up (the window
+            # still holds every second to the ceiling); at 30/s, half a token of slack.
+            rate=TokenBucket(rate, burst=max(SEND_BURST, rate / 10)),
             window=SendWindow(
                 ceiling if settings.alert_paid_broadcast else TELEGRAM_MESSAGES_PER_SECOND
             ),

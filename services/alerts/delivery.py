@@ -123,31 +123,37 @@ class DeliveryWorker:
         """Send until ``stop`` is set; the messages in flight are always finished first."""
         next_stats = self._monotonic() + STATS_EVERY_SECONDS
         next_recovery = self._monotonic() + RECOVER_EVERY_SECONDS
+        prefetched: asyncio.Task[list[Job]] | None = None
         try:
             while not stop.is_set():
                 try:
-                    dispatched = len(await self._dispatch_batch(stop))
+                    claiming, prefetched = prefetched, None
+                    jobs = await claiming if claiming else await self._claim(self._busy)
+                    started, prefetched = await self._dispatch(jobs, stop, prefetch=True)
                     if self._monotonic() >= next_recovery:
                         next_recovery = self._monotonic() + RECOVER_EVERY_SECONDS
                         await self._recover(expired_only=True)
                 except Exception:
                     log.exception("alert delivery failed; retrying shortly")
-                    dispatched = 0
+                    started = []
                 if self._monotonic() >= next_stats:
                     next_stats = self._monotonic() + STATS_EVERY_SECONDS
                     log.info("%s", self.stats.summary())
-                if dispatched == 0:
+                if not started:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self._idle_seconds)
         finally:
+            if prefetched is not None:
+                with contextlib.suppress(Exception):
+                    await self._release([row for job in await prefetched for row in job.rows])
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             log.info("%s", self.stats.summary())
 
     async def deliver_once(self, stop: asyncio.Event | None = None) -> int:
         """Claim one batch of due alerts (one per chat), send it, return how many went."""
-        tasks = await self._dispatch_batch(stop)
-        return sum(await asyncio.gather(*tasks))
+        started, _ = await self._dispatch(await self._claim(self._busy), stop, prefetch=False)
+        return sum(await asyncio.gather(*started))
 
     async def release_stale_claims(self) -> int:
         """Free the claims a dead sender left behind; call only while no one else sends.
@@ -168,19 +174,32 @@ class DeliveryWorker:
             await ChatRepository(session).hold_back(chat_ids, lambda kind: now + spacing(kind))
         return sorted(chat_ids)
 
-    async def _dispatch_batch(self, stop: asyncio.Event | None) -> list[asyncio.Task[int]]:
-        """Claim due alerts and start their sends as slots and pacing allow."""
+    async def _claim(self, busy: set[int]) -> list[Job]:
+        """Lease due alerts of chats not in ``busy`` and make them ready to send."""
         now = self._clock()
         async with self._sessions.begin() as session:
             claimed = await OutboxRepository(session).claim(
-                self._worker_id, now, now + self._lease, self._batch_size, self._busy
+                self._worker_id, now, now + self._lease, self._batch_size, busy
             )
-            jobs = await prepare(session, claimed, now)
+            return await prepare(session, claimed, now)
+
+    async def _dispatch(
+        self, jobs: list[Job], stop: asyncio.Event | None, *, prefetch: bool
+    ) -> tuple[list[asyncio.Task[int]], asyncio.Task[list[Job]] | None]:
+        """Start the jobs' sends as slots and pacing allow. With ``prefetch``, the next batch
+        is claimed while the second half of a full one goes out, so claiming never stalls
+        the sends (at 29 a second a pause of 100 ms costs about one message a second)."""
         started: list[asyncio.Task[int]] = []
+        prefetched: asyncio.Task[list[Job]] | None = None
+        full = len(jobs) >= self._batch_size // 2
         for position, job in enumerate(jobs):
             if stop is not None and stop.is_set():
                 await self._release([row for j in jobs[position:] for row in j.rows])
                 break
+            if prefetch and full and prefetched is None and position >= len(jobs) // 2:
+                # The chats still waiting in this batch are as good as busy.
+                reserved = self._busy | {j.rows[0].chat_id for j in jobs[position:]}
+                prefetched = asyncio.create_task(self._claim(reserved))
             await self._slots.acquire()
             chat_id = job.rows[0].chat_id
             self._busy.add(chat_id)
@@ -194,7 +213,7 @@ class DeliveryWorker:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             started.append(task)
-        return started
+        return started, prefetched
 
     async def _pace(self) -> float:
         """Wait for the overall rate; returns the moment the send starts (for the window)."""

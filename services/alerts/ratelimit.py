@@ -71,7 +71,9 @@ class SendWindow:
     until ``span`` after its answer less that smallest round trip. At a steady latency that
     is one second from each request's start, however far away Telegram is; a request that
     crawls (and may arrive late, bunched with later ones) holds its place for longer.
-    This bounds arrivals as long as each way takes at least half the quickest round trip.
+    This bounds arrivals as long as each way takes at least half the quickest round trip;
+    ``margin`` of that round trip is kept for the jitter of the sender's own event loop, so
+    on a nearby server (a round trip of a few milliseconds) nothing is taken off at all.
     """
 
     def __init__(
@@ -82,6 +84,7 @@ class SendWindow:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         history: int = 64,
+        margin: float = 0.02,
     ) -> None:
         if limit < 1 or span <= 0:
             raise ValueError("limit must be at least 1 and span positive")
@@ -92,6 +95,7 @@ class SendWindow:
         self._until: list[float] = []  # a heap: when each finished send leaves the window
         self._round_trips: deque[float] = deque(maxlen=history)
         self._in_flight = 0
+        self._margin = margin
 
     async def start(self) -> float:
         """Wait for room, then count a send as in flight until ``finish``; returns its start."""
@@ -115,7 +119,7 @@ class SendWindow:
         self._round_trips.append(max(0.0, now - started))
         # Until a few round trips are known, their floor is not: nothing is taken off.
         floor = min(self._round_trips) if len(self._round_trips) >= MIN_ROUND_TRIPS else 0.0
-        heapq.heappush(self._until, now + self._span - floor)
+        heapq.heappush(self._until, now + self._span - max(0.0, floor - self._margin))
 
 
 class ChatWindows:
