@@ -100,7 +100,10 @@ class ChatRepository:
 
     async def set_next_send(self, chat_id: int, moment: datetime) -> None:
         await self._session.execute(
-            update(Chat).where(Chat.id == chat_id).values(next_send_at=moment)
+            update(Chat)
+            .where(Chat.id == chat_id)
+            .values(next_send_at=moment)
+            .execution_options(synchronize_session=False)
         )
 
     async def hold_back(self, chat_ids: Iterable[int], until: Callable[[str], datetime]) -> None:
@@ -310,6 +313,7 @@ class OutboxRepository:
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(list(ids)))
             .values(status=SENDING, claimed_by=worker, claimed_until=lease_until)
+            .execution_options(synchronize_session=False)
         )
 
     async def recover_sending(self, now: datetime, *, expired_only: bool) -> list[int]:
@@ -413,6 +417,7 @@ class OutboxRepository:
                 claimed_by=None,
                 claimed_until=None,
             )
+            .execution_options(synchronize_session=False)
         )
 
     async def defer(
