@@ -181,6 +181,11 @@ class DeliveryWorker:
             claimed = await OutboxRepository(session).claim(
                 self._worker_id, now, now + self._lease, self._batch_size, busy
             )
+        if not claimed:
+            return []
+        # Apart from the claim: on SQLite a transaction that writes holds the one write lock,
+        # and every send in flight waits for it to record its outcome.
+        async with self._sessions.begin() as session:
             return await prepare(session, claimed, now)
 
     async def _dispatch(
