@@ -34,6 +34,7 @@ from storage.alerts import (
     OutboxRepository,
     SubscriptionRepository,
 )
+from storage.db import OutageLog, describe, storage_fault
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ class DeliveryWorker:
         next_stats = self._monotonic() + STATS_EVERY_SECONDS
         next_recovery = self._monotonic() + RECOVER_EVERY_SECONDS
         prefetched: asyncio.Task[list[Job]] | None = None
+        outage = OutageLog(log, "alert delivery")
         try:
             while not stop.is_set():
                 try:
@@ -133,8 +135,10 @@ class DeliveryWorker:
                     if self._monotonic() >= next_recovery:
                         next_recovery = self._monotonic() + RECOVER_EVERY_SECONDS
                         await self._recover(expired_only=True)
-                except Exception:
-                    log.exception("alert delivery failed; retrying shortly")
+                    outage.succeeded()
+                except Exception as error:
+                    if not outage.failed(error):
+                        log.exception("alert delivery failed; retrying shortly")
                     started = []
                 if self._monotonic() >= next_stats:
                     next_stats = self._monotonic() + STATS_EVERY_SECONDS
@@ -305,10 +309,17 @@ class DeliveryWorker:
             log.info("alert to chat %s failed (%s); trying again later", chat_id, result.detail)
         try:
             await self._record(job, result, chat_id, topic, kind, logged=True)
-        except Exception:
+        except Exception as failure:
             # The database is out of reach too: the lease runs out and the alert is recovered
             # as "may have arrived" then (see _recover).
-            log.exception("could not record the outcome of an alert to chat %s", chat_id)
+            if storage_fault(failure) is None:
+                log.exception("could not record the outcome of an alert to chat %s", chat_id)
+            else:
+                log.warning(
+                    "could not record the outcome of an alert to chat %s: %s",
+                    chat_id,
+                    describe(failure),
+                )
 
     async def _record(
         self,
