@@ -15,7 +15,6 @@ import handlers
 from bot.alerts import AlertLoop
 from bot.feed_loop import FeedLoop
 from bot.logs import UpdateIds, current_update
-from bot.request import BotApiRequest
 from bot.runtime import Runtime, utc_now
 from bot.settings import Settings
 from bot.startup import keep_trying
@@ -71,9 +70,7 @@ def build_application(
         builder = builder.request(request)
     else:
         timeout = settings.telegram_timeout
-        builder = builder.request(
-            BotApiRequest(read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout)
-        )
+        builder = builder.connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     else:
