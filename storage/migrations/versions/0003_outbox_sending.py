@@ -1,7 +1,7 @@
 """Outbox: how many sends of an alert ended without knowing whether it arrived.
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0005 (0005, feed claims, was merged first on top of 0002)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0002"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
