@@ -21,6 +21,8 @@ from bot.startup import keep_trying
 from handlers.context import BotData, NewsContext
 from handlers.pacing import ChatPacer
 from handlers.sender import TelegramAlertSender
+from handlers.throttle import ThrottleGate
+from services.throttle import CommandThrottle, ThrottlePolicy
 from storage.db import OutageLog
 
 log = logging.getLogger(__name__)
@@ -49,8 +51,12 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     clock: Callable[[], datetime] = utc_now,
+    gate: ThrottleGate | None = None,
 ) -> NewsApplication:
-    """Assemble the bot; resources open in post_init and close in post_shutdown."""
+    """Assemble the bot; resources open in post_init and close in post_shutdown.
+
+    ``gate`` replaces the per-sender throttle the settings describe (tests pass a clock).
+    """
     token = settings.require_token()
     context_types = ContextTypes(context=NewsContext, bot_data=BotData)
     builder = (
@@ -146,10 +152,15 @@ def build_application(
     builder = builder.post_init(post_init).post_stop(post_stop).post_shutdown(post_shutdown)
     application: NewsApplication = builder.build()
     application.add_handler(TypeHandler(Update, _remember_update), group=LOG_CONTEXT_GROUP)
-    handlers.register(application)
+    handlers.register(application, gate or _throttle_gate(settings))
     return application
 
 
 async def _remember_update(update: Update, _: NewsContext) -> None:
     chat = update.effective_chat
     current_update.set(UpdateIds(update.update_id, chat.id if chat else None))
+
+
+def _throttle_gate(settings: Settings) -> ThrottleGate | None:
+    policy = ThrottlePolicy(settings.command_burst, settings.command_interval_seconds)
+    return ThrottleGate(CommandThrottle(policy)) if policy.enabled else None

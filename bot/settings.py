@@ -73,6 +73,9 @@ class Settings:
     feed_concurrency: int = 64
     # Processes that parse feeds and clean their entries for a polling process (0: in it).
     feed_parse_processes: int = 0
+    # Per-sender throttle: this many commands back to back, then one per interval (burst 0: off).
+    command_burst: int = 2
+    command_interval_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +103,10 @@ class Settings:
             feed_concurrency=_parse_concurrency(env.get("FEED_CONCURRENCY", "").strip() or "64"),
             feed_parse_processes=_parse_processes(
                 env.get("FEED_PARSE_PROCESSES", "").strip() or "0"
+            ),
+            command_burst=int(_parse_number(env.get("COMMAND_BURST", "2"), "COMMAND_BURST")),
+            command_interval_seconds=_parse_number(
+                env.get("COMMAND_INTERVAL_SECONDS", "1"), "COMMAND_INTERVAL_SECONDS"
             ),
         )
 
@@ -229,3 +236,13 @@ def _parse_in_flight(raw: str) -> int:
             f"ALERT_MAX_IN_FLIGHT must be a whole number from 1 to {MAX_IN_FLIGHT}, not {raw!r}"
         )
     return value
+
+
+def _parse_number(raw: str, name: str) -> float:
+    try:
+        number = float(raw)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 3600:
+        raise SettingsError(f"{name} must be a number from 0 to 3600, not {raw!r}")
+    return number

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -12,11 +12,13 @@ from telegram.ext import (
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from handlers.articles import cmd_article, cmd_help, cmd_latest, cmd_start
 from handlers.errors import on_error
+from handlers.fallback import make_unknown_command_handler, on_not_text
 from handlers.feeds import cmd_addfeed, cmd_feeds, cmd_removefeed
 from handlers.inline import on_inline_query
 from handlers.search import cmd_search, on_page, on_text, on_unknown_button
@@ -31,7 +33,10 @@ from handlers.subscriptions import (
     on_my_chat_member,
     on_unsubscribe_button,
 )
+from handlers.throttle import ThrottleGate
 
+# Runs before the handlers (group 0), so a refused update reaches none of them.
+THROTTLE_GROUP = -1
 COMMANDS = (
     BotCommand("search", "Find articles (typos are fine)"),
     BotCommand("latest", "The newest articles"),
@@ -46,22 +51,30 @@ COMMANDS = (
 )
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Add every handler to the application."""
-    application.add_handler(CommandHandler("start", cmd_start))
-    application.add_handler(CommandHandler("help", cmd_help))
-    application.add_handler(CommandHandler("search", cmd_search))
-    application.add_handler(CommandHandler("latest", cmd_latest))
-    application.add_handler(CommandHandler("article", cmd_article))
-    application.add_handler(CommandHandler("subscribe", cmd_subscribe))
-    application.add_handler(CommandHandler("subscriptions", cmd_subscriptions))
-    application.add_handler(CommandHandler("unsubscribe", cmd_unsubscribe))
-    application.add_handler(CommandHandler("digest", cmd_digest))
-    application.add_handler(CommandHandler("quiet", cmd_quiet))
-    application.add_handler(CommandHandler("timezone", cmd_timezone))
-    application.add_handler(CommandHandler("feeds", cmd_feeds))
-    application.add_handler(CommandHandler("addfeed", cmd_addfeed))
-    application.add_handler(CommandHandler("removefeed", cmd_removefeed))
+def register(
+    application: Application[Any, Any, Any, Any, Any, Any], gate: ThrottleGate | None = None
+) -> None:
+    """Add every handler to the application; ``gate`` throttles each sender first."""
+    if gate is not None:
+        application.add_handler(TypeHandler(Update, gate), group=THROTTLE_GROUP)
+    commands = {
+        "start": cmd_start,
+        "help": cmd_help,
+        "search": cmd_search,
+        "latest": cmd_latest,
+        "article": cmd_article,
+        "subscribe": cmd_subscribe,
+        "subscriptions": cmd_subscriptions,
+        "unsubscribe": cmd_unsubscribe,
+        "digest": cmd_digest,
+        "quiet": cmd_quiet,
+        "timezone": cmd_timezone,
+        "feeds": cmd_feeds,
+        "addfeed": cmd_addfeed,
+        "removefeed": cmd_removefeed,
+    }
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback))
     application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migration))
     application.add_handler(CallbackQueryHandler(on_page, pattern=r"^pg:"))
@@ -70,5 +83,20 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(InlineQueryHandler(on_inline_query))
     application.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, on_text)
+    )
+    # After every CommandHandler, so only commands none of them took arrive here.
+    application.add_handler(
+        MessageHandler(
+            filters.COMMAND & filters.UpdateType.MESSAGES, make_unknown_command_handler(commands)
+        )
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE
+            & filters.UpdateType.MESSAGE
+            & ~filters.TEXT
+            & ~filters.StatusUpdate.ALL,
+            on_not_text,
+        )
     )
     application.add_error_handler(on_error)

@@ -12,6 +12,7 @@ from telegram import Update
 
 from bot.app import NewsApplication, build_application
 from bot.settings import Secret, Settings
+from handlers.throttle import ThrottleGate
 from services.container import Services
 from services.parsing import RawArticle
 from tests.conftest import FixedClock
@@ -51,6 +52,8 @@ def settings_for(tmp_path: Path) -> Settings:
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         telegram_bot_token=Secret(TOKEN),
         search_index_dir=tmp_path / "index",
+        # Tests send commands back to back; the throttle is tested on its own (``gate=``).
+        command_burst=0,
     )
 
 
@@ -63,6 +66,7 @@ async def running_bot(
     alert_loop: bool = True,
     admins: frozenset[int] = frozenset(),
     database_url: str | None = None,
+    gate: ThrottleGate | None = None,
 ) -> AsyncIterator[BotHarness]:
     """The bot, started; ``alert_loop=False`` leaves matching and delivery to the test.
 
@@ -78,6 +82,7 @@ async def running_bot(
         request=FakeRequest(api),
         get_updates_request=FakeRequest(api),
         clock=clock,
+        gate=gate,
     )
     async with app:
         assert app.post_init and app.post_stop and app.post_shutdown

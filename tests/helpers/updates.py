@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 import time
@@ -137,6 +138,18 @@ class UpdateFactory:
         if edited:
             message["edit_date"] = message["date"]
         return self._update("edited_message" if edited else "message", message)
+
+    def media_message_update(
+        self, content: Mapping[str, Any], *, caption: str | None = None, **kwargs: Any
+    ) -> JSON:
+        """A message without text: content is e.g. {"sticker": {...}} or {"location": {...}}."""
+        update = self.message_update("", **kwargs)
+        message = update.get("message") or update["edited_message"]
+        del message["text"]
+        message.update(copy.deepcopy(dict(content)))
+        if caption is not None:
+            message["caption"] = caption
+        return update
 
     def callback_query_update(
         self,
