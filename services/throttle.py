@@ -66,11 +66,15 @@ class CommandThrottle:
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             return Decision(Verdict.ADMIT)
-        retry_in = (1 - bucket.tokens) * self.policy.interval
         if bucket.warned:
-            return Decision(Verdict.REFUSE, retry_in)
+            return Decision(Verdict.REFUSE, self._wait(bucket))
+        # The notice is a message to the chat too: it costs a token, which may be borrowed.
         bucket.warned = True
-        return Decision(Verdict.WARN, retry_in)
+        bucket.tokens -= 1
+        return Decision(Verdict.WARN, self._wait(bucket))
+
+    def _wait(self, bucket: _Bucket) -> float:
+        return (1 - bucket.tokens) * self.policy.interval
 
     def _refilled(self, sender: Hashable, now: float) -> _Bucket:
         burst = float(self.policy.burst)

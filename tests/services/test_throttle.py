@@ -30,8 +30,11 @@ def test_refusal_says_when_the_next_token_comes(clock: ManualClock) -> None:
     throttle = CommandThrottle(ThrottlePolicy(burst=1, interval=2.0), clock)
     throttle.check(7)
     clock.advance(0.5)
-    assert throttle.check(7).retry_in == pytest.approx(1.5)
-    clock.advance(1.5)
+    warned = throttle.check(7)  # the notice it pays for is a message too: a token borrowed
+    assert warned.verdict is Verdict.WARN and warned.retry_in == pytest.approx(3.5)
+    clock.advance(1.0)
+    assert throttle.check(7).retry_in == pytest.approx(2.5)
+    clock.advance(2.5)
     assert throttle.check(7).admitted
 
 
@@ -49,13 +52,14 @@ def test_during_a_long_flood_the_warning_is_given_once(clock: ManualClock) -> No
         seen.append(throttle.check(7).verdict)
         clock.advance(0.1)
     assert seen.count(Verdict.WARN) == 1
-    assert seen.count(Verdict.ADMIT) == 2 + 29  # the burst, then one a second
+    # Messages to the chat (answers and the notice): the burst, then one a second.
+    assert seen.count(Verdict.ADMIT) + seen.count(Verdict.WARN) == 2 + 29
 
 
 def test_the_warning_comes_again_after_the_sender_calmed_down(clock: ManualClock) -> None:
     throttle = CommandThrottle(ThrottlePolicy(burst=2, interval=1.0), clock)
     assert Verdict.WARN in verdicts(throttle, 7, 4)
-    clock.advance(2.0)  # the bucket is full again
+    clock.advance(3.0)  # the bucket is full again (it had lent the notice a token)
     assert verdicts(throttle, 7, 3) == [Verdict.ADMIT, Verdict.ADMIT, Verdict.WARN]
 
 
