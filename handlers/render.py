@@ -16,8 +16,13 @@ MAX_CALLBACK_BYTES = 64
 # Room kept for the header and the "query was shortened" note around the hits.
 _HEADER_BUDGET = 400
 _ELLIPSIS = "…"
+# Longer links are sent as the bot's own deep link; longer ids as the numeric id (which
+# /article accepts as well): nobody types a 500-character id, and it would crowd the card.
+_MAX_URL_CHARS = 2048
+_MAX_SHOWN_ID_CHARS = 64
 PAGE_CALLBACK_PREFIX = "pg"
-_PAGE_DATA = re.compile(r"pg:([0-9]{1,18}):([0-9]{1,4})")
+_PAGE_DATA = re.compile(r"pg:([0-9]{1,19}):([0-9]{1,4})")
+_MAX_ID = 2**63 - 1  # session ids are BIGINT
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +39,7 @@ def deep_link(bot_username: str, article: ArticleView) -> str:
 def _meta_line(article: ArticleView) -> str:
     parts = []
     if article.source:
-        parts.append(article.source)
+        parts.append(_shorten(article.source, 100))
     when = article.published_at or article.sort_at
     parts.append(f"{when.day} {when:%b %Y}")
     return " · ".join(parts)
@@ -50,7 +55,7 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _link(article: ArticleView, bot_username: str) -> str:
-    if article.url:
+    if article.url and len(article.url) <= _MAX_URL_CHARS:
         return f'<a href="{escape(article.url, quote=True)}">Read the article</a>'
     return f'<a href="{escape(deep_link(bot_username, article), quote=True)}">Open in the bot</a>'
 
@@ -66,7 +71,10 @@ def render_article_block(
     if summary:
         lines.append(escape(summary))
     lines.append(_link(article, bot_username))
-    id_line = f"ID: <code>{escape(article.public_id)}</code>"
+    shown_id = article.public_id
+    if len(shown_id) > _MAX_SHOWN_ID_CHARS:
+        shown_id = str(article.id)
+    id_line = f"ID: <code>{escape(shown_id)}</code>"
     lines.append(id_line)
     return "\n".join(lines)
 
@@ -131,7 +139,7 @@ def page_callback(session_id: int, offset: int) -> str:
 def parse_page_callback(data: str) -> tuple[int, int] | None:
     """(session id, offset) from a paging button, or None for anything forged or foreign."""
     match = _PAGE_DATA.fullmatch(data)
-    if match is None:
+    if match is None or int(match.group(1)) > _MAX_ID:
         return None
     return int(match.group(1)), int(match.group(2))
 
@@ -157,6 +165,8 @@ def render_latest(articles: list[ArticleView], bot_username: str) -> str:
         if all(len(b) <= budget for b in blocks) or summary_limit <= 40:
             break
         summary_limit //= 2
+    while len(blocks) > 1 and sum(len(b) + 2 for b in blocks) > MAX_MESSAGE_CHARS - 100:
+        blocks.pop()  # only with absurdly long titles: fewer articles, never a cut tag
     return "🗞 Latest articles\n\n" + "\n\n".join(blocks)
 
 

@@ -13,6 +13,7 @@ from services.alerts.subscriptions import SubscribeResult, SubscriptionView
 from services.articles import ArticleView
 
 UNSUBSCRIBE_PREFIX = "unsub"
+MAX_ID = 2**63 - 1  # ids are BIGINT
 _DIGEST_TITLES = {"hourly": "Your hourly digest", "daily": "Your daily digest"}
 
 
@@ -84,15 +85,21 @@ def render_subscriptions(
             None,
         )
     lines = ["🔔 Subscriptions of this chat:"]
-    lines += [f"#{s.id}: {describe_subscription(s)}" for s in subscriptions[:50]]
-    lines.append("")
-    lines.append(render_settings(prefs))
+    footer = ["", render_settings(prefs)]
+    room = MAX_MESSAGE_CHARS - 100 - sum(len(line) + 1 for line in [*lines, *footer])
+    for number, subscription in enumerate(subscriptions[:50]):
+        line = f"#{subscription.id}: {describe_subscription(subscription)}"
+        if len(line) + 1 > room:  # never cut a line: a cut tag is a refused message
+            lines.append(f"…and {len(subscriptions[:50]) - number} more (buttons below).")
+            break
+        lines.append(line)
+        room -= len(line) + 1
+    lines += footer
     buttons = [
         [InlineKeyboardButton(f"Unsubscribe #{s.id}", callback_data=f"{UNSUBSCRIBE_PREFIX}:{s.id}")]
         for s in subscriptions[:50]
     ]
-    text = "\n".join(lines)
-    return text[:MAX_MESSAGE_CHARS], InlineKeyboardMarkup(buttons)
+    return "\n".join(lines), InlineKeyboardMarkup(buttons)
 
 
 def render_settings(prefs: DeliveryPrefs) -> str:
@@ -115,7 +122,8 @@ def parse_unsubscribe_callback(data: str) -> int | None:
     if (
         prefix != UNSUBSCRIBE_PREFIX
         or not (number.isascii() and number.isdigit())
-        or len(number) > 18
+        or len(number) > 19
+        or int(number) > MAX_ID
     ):
         return None
     return int(number)
