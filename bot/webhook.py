@@ -105,7 +105,6 @@ class BotServer:
             await application.post_init(application)
         self._steps.append("post_init")
         await application.start()
-        self._steps.append("started")
         self._monitor_task = asyncio.create_task(self.monitor.run(self._monitor_stop))
         await self.http.start()
         self._steps.append("http")
@@ -130,7 +129,6 @@ class BotServer:
             await keep_trying(
                 application.bot.delete_webhook, what="deleteWebhook", settings=settings
             )
-            self._steps.append("polling")
             await application.updater.start_polling(
                 allowed_updates=Update.ALL_TYPES,
                 bootstrap_retries=-1,
@@ -142,7 +140,7 @@ class BotServer:
         application = self.application
         self.monitor.stopping()
         steps = self._steps
-        if "polling" in steps and application.updater is not None:
+        if application.updater is not None and application.updater.running:
             await application.updater.stop()
         # Side by side, so the two waits share the 10 s budget instead of adding up: the
         # webhook requests in hand, and (post_stop) the alert in flight. The alert loop
@@ -153,7 +151,7 @@ class BotServer:
         if "post_init" in steps and application.post_stop is not None:
             drains.append(application.post_stop(application))
         failures = [r for r in await asyncio.gather(*drains, return_exceptions=True) if r]
-        if "started" in steps:
+        if application.running:
             await application.stop()
         self._monitor_stop.set()
         if self._monitor_task is not None:
