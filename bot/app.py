@@ -9,12 +9,15 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, TypeHandler
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers
 from bot.alerts import AlertLoop
 from bot.feed_loop import FeedLoop
+from bot.health import HealthMonitor
 from bot.logs import UpdateIds, current_update
+from bot.metrics import MeteredRequest, TimedUpdateProcessor
+from bot.request import BotApiRequest
 from bot.runtime import Runtime, utc_now
 from bot.settings import Settings
 from bot.startup import keep_trying
@@ -43,6 +46,7 @@ GET_UPDATES_CONNECTIONS = 2
 GET_UPDATES_POOL_SECONDS = 10.0
 # Before every other handler group, so each log line about an update can name it.
 LOG_CONTEXT_GROUP = -1000
+BOT_API_CONNECTIONS = 256  # python-telegram-bot's own default pool size
 
 
 def build_application(
@@ -52,10 +56,14 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     clock: Callable[[], datetime] = utc_now,
     gate: ThrottleGate | None = None,
+    monitor: HealthMonitor | None = None,
+    webhook: bool = False,
 ) -> NewsApplication:
     """Assemble the bot; resources open in post_init and close in post_shutdown.
 
     ``gate`` replaces the per-sender throttle the settings describe (tests pass a clock).
+    With a monitor, updates, Bot API calls, searches and feed polls are measured and the
+    monitor judges readiness from the runtime. With webhook, there is no getUpdates updater.
     """
     token = settings.require_token()
     context_types = ContextTypes(context=NewsContext, bot_data=BotData)
@@ -68,6 +76,32 @@ def build_application(
         # RetryAfter on a reply is waited out; replies and alerts share each chat's limits.
         .rate_limiter(ChatPacer())
     )
+
+    if monitor is not None:
+        # The same bound on concurrent updates, each update timed; every Bot API call
+        # counted and timed around the transport (PTB's default one unless given).
+        metrics = monitor.metrics
+        builder = builder.concurrent_updates(TimedUpdateProcessor(CONCURRENT_UPDATES, metrics))
+        if request is None:
+            timeout = settings.telegram_timeout
+            request = BotApiRequest(
+                connection_pool_size=BOT_API_CONNECTIONS,
+                connect_timeout=timeout,
+                read_timeout=timeout,
+                write_timeout=timeout,
+            )
+        request = MeteredRequest(request, metrics)
+        if get_updates_request is None and not webhook:
+            # With a request instance given, PTB takes no get_updates_* settings: build it.
+            get_updates_request = HTTPXRequest(
+                connection_pool_size=GET_UPDATES_CONNECTIONS,
+                connect_timeout=settings.telegram_timeout,
+                read_timeout=settings.telegram_timeout,
+                write_timeout=settings.telegram_timeout,
+                pool_timeout=GET_UPDATES_POOL_SECONDS,
+            )
+    if webhook:
+        builder = builder.updater(None)
     if settings.telegram_api_base_url:
         builder = builder.base_url(settings.telegram_api_base_url)
     if settings.telegram_api_base_file_url:
@@ -77,7 +111,9 @@ def build_application(
     else:
         timeout = settings.telegram_timeout
         builder = builder.connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout)
-    if get_updates_request is not None:
+    if webhook:
+        pass  # no getUpdates at all
+    elif get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     else:
         # The long poll's own wait is added to this read timeout by python-telegram-bot.
@@ -95,8 +131,14 @@ def build_application(
     feed_loops: list[FeedLoop] = []
 
     async def post_init(application: NewsApplication) -> None:
-        runtime = await Runtime.open(settings, clock=clock)
+        runtime = await Runtime.open(
+            settings,
+            clock=clock,
+            search_timer=monitor.metrics.search_timed if monitor is not None else None,
+        )
         opened.append(runtime)
+        if monitor is not None:
+            monitor.attach(runtime.sessions, runtime.follower.index)
         application.bot_data.services = runtime.services
         application.bot_data.admin_user_ids = settings.admin_user_ids
         await keep_trying(
@@ -134,7 +176,12 @@ def build_application(
             loop.start()
             alert_loops.append(loop)
             # Every process that runs alerts polls feeds too; claims keep them apart.
-            feed_loop = FeedLoop(runtime.services.feeds)
+            feed_loop = FeedLoop(
+                runtime.services.feeds,
+                on_report=(
+                    None if monitor is None else lambda r: monitor.metrics.feed_polled(r.status)
+                ),
+            )
             feed_loop.start()
             feed_loops.append(feed_loop)
 
@@ -146,6 +193,8 @@ def build_application(
             await alert_loops.pop().stop()
 
     async def post_shutdown(application: NewsApplication) -> None:
+        if monitor is not None:
+            monitor.detach()
         while opened:
             await opened.pop().close()
 

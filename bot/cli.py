@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.set_defaults(service=False)
     commands = _Commands(parser.add_subparsers(required=True, metavar="COMMAND"), verbosity)
 
-    run = commands.add_parser("run", help="run the bot (long polling)")
+    run = commands.add_parser("run", help="run the bot (long polling, or webhook: WEBHOOK_URL)")
     run.set_defaults(handler=_run, service=True)
 
     ingest = commands.add_parser("ingest", help="load articles from files")
@@ -152,6 +152,11 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.serve import run_bot
 
     try:
+        if settings.webhook_mode or settings.http_port is not None:
+            # Webhook mode, or polling with /healthz, /readyz and /metrics on HTTP_PORT.
+            from bot.webhook import run_webhook
+
+            return run_webhook(settings)
         return run_bot(settings)
     except TelegramError as error:  # none expected: start-up retries network errors itself
         _fatal(f"Telegram refused to start the bot: {error.message}", settings)

@@ -50,6 +50,7 @@ class Runtime:
         *,
         clock: Callable[[], datetime] = utc_now,
         catch_up: bool = True,
+        search_timer: Callable[[float], None] | None = None,
     ) -> Runtime:
         """Migrate the schema, open the index and bring it up to date."""
         engine = create_engine(settings.database_url)
@@ -87,7 +88,7 @@ class Runtime:
         )
         services = Services(
             articles=articles,
-            search=SearchService(index, articles),
+            search=SearchService(index, articles, timer=search_timer),
             paging=PagingService(sessions, clock=clock),
             ingest=ingest,
             subscriptions=SubscriptionService(sessions, index, clock=clock),

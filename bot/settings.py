@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///newsbot.db"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
+DEFAULT_HTTP_LISTEN = "127.0.0.1"
+DEFAULT_WEBHOOK_HTTP_PORT = 8080
+# Telegram's own default; it opens at most this many connections to deliver updates.
+DEFAULT_WEBHOOK_MAX_CONNECTIONS = 40
+# What Telegram accepts as a webhook secret_token.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_SERVER_PATHS = ("/healthz", "/readyz", "/metrics")
 
 # Telegram's overall limits for one bot, without and with paid broadcasts.
 TELEGRAM_PER_SECOND = 30
@@ -76,6 +86,12 @@ class Settings:
     # Per-sender throttle: this many commands back to back, then one per interval (burst 0: off).
     command_burst: int = 2
     command_interval_seconds: float = 1.0
+    # Webhook mode (WEBHOOK_URL set) and the one HTTP server (webhook, health, metrics).
+    webhook_url: str | None = None
+    webhook_secret: Secret | None = None
+    webhook_max_connections: int = DEFAULT_WEBHOOK_MAX_CONNECTIONS
+    http_listen: str = DEFAULT_HTTP_LISTEN
+    http_port: int | None = None  # None: 8080 in webhook mode, no server in polling mode
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +124,7 @@ class Settings:
             command_interval_seconds=_parse_number(
                 env.get("COMMAND_INTERVAL_SECONDS", "1"), "COMMAND_INTERVAL_SECONDS"
             ),
+            **_http_settings(env),
         )
 
     def require_token(self) -> Secret:
@@ -117,6 +134,20 @@ class Settings:
                 "export the token @BotFather gave you and start again."
             )
         return self.telegram_bot_token
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self.webhook_url is not None
+
+    def server_port(self) -> int | None:
+        """The HTTP server's port, or None when this process serves no HTTP at all."""
+        if self.http_port is not None:
+            return self.http_port
+        return DEFAULT_WEBHOOK_HTTP_PORT if self.webhook_mode else None
+
+    def webhook_path(self) -> str:
+        """The path of WEBHOOK_URL, where the HTTP server takes Telegram's updates."""
+        return urlsplit(self.webhook_url or "").path or "/"
 
     def index_path(self) -> Path:
         """Where this process keeps its search index (beside a SQLite file by default)."""
@@ -246,3 +277,54 @@ def _parse_number(raw: str, name: str) -> float:
     if not 0 <= number <= 3600:
         raise SettingsError(f"{name} must be a number from 0 to 3600, not {raw!r}")
     return number
+
+
+def _http_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_MAX_CONNECTIONS, HTTP_LISTEN and HTTP_PORT."""
+    url = env.get("WEBHOOK_URL", "").strip() or None
+    secret = env.get("WEBHOOK_SECRET", "").strip()
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+            raise SettingsError(
+                f"WEBHOOK_URL must be an https:// URL without a query, like "
+                f"https://bot.example.org/telegram, not {url!r}"
+            )
+        if parts.path in _SERVER_PATHS:
+            raise SettingsError(f"WEBHOOK_URL's path must not be {parts.path}: the server has one")
+        if not secret:
+            raise SettingsError(
+                "WEBHOOK_SECRET is not set: webhook mode needs a secret of 1-256 letters, "
+                "digits, _ or -, e.g. from `openssl rand -hex 32`."
+            )
+    if secret and not _WEBHOOK_SECRET.fullmatch(secret):
+        # Never echo the value: it is a secret even when it is a wrong one.
+        raise SettingsError(
+            f"WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -, "
+            f"and the one given ({len(secret)} characters) is not."
+        )
+    return {
+        "webhook_url": url,
+        "webhook_secret": Secret(secret) if secret else None,
+        "webhook_max_connections": _parse_int(
+            env.get("WEBHOOK_MAX_CONNECTIONS", ""),
+            "WEBHOOK_MAX_CONNECTIONS",
+            1,
+            100,
+            DEFAULT_WEBHOOK_MAX_CONNECTIONS,
+        ),
+        "http_listen": env.get("HTTP_LISTEN", "").strip() or DEFAULT_HTTP_LISTEN,
+        "http_port": _parse_int(env.get("HTTP_PORT", ""), "HTTP_PORT", 1, 65535, None),
+    }
+
+
+def _parse_int(raw: str, name: str, low: int, high: int, default: int | None) -> int | None:
+    if not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
+    return value

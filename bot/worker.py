@@ -11,6 +11,9 @@ from telegram import Bot
 
 from bot.alerts import AlertLoop
 from bot.feed_loop import FeedLoop
+from bot.health import HealthMonitor
+from bot.http_server import HttpServer
+from bot.metrics import MeteredRequest, Metrics
 from bot.request import BotApiRequest
 from bot.runtime import Runtime, utc_now
 from bot.settings import Settings
@@ -24,13 +27,15 @@ TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 TELEGRAM_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 
 
-def make_bot(settings: Settings) -> Bot:
+def make_bot(settings: Settings, metrics: Metrics | None = None) -> Bot:
     timeout = settings.telegram_timeout
+    request = BotApiRequest(read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout)
     return Bot(
         settings.require_token().reveal(),
         base_url=settings.telegram_api_base_url or TELEGRAM_BASE_URL,
         base_file_url=settings.telegram_api_base_file_url or TELEGRAM_BASE_FILE_URL,
-        request=BotApiRequest(read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout),
+        # With metrics, every Bot API call is counted and timed.
+        request=request if metrics is None else MeteredRequest(request, metrics),
     )
 
 
@@ -40,9 +45,18 @@ async def run_worker(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    # With HTTP_PORT set, the worker serves /healthz, /readyz and /metrics too.
+    metrics = Metrics()
+    monitor = HealthMonitor(metrics)
+    port = settings.http_port
+    http = HttpServer(monitor, host=settings.http_listen, port=port) if port else None
     runtime = await Runtime.open(settings)
+    monitor.attach(runtime.sessions, runtime.follower.index)
+    watching = asyncio.create_task(monitor.run(stop))
     try:
-        bot = make_bot(settings)
+        if http is not None:
+            await http.start()
+        bot = make_bot(settings, metrics)
         if not await connect(bot, settings, stop):  # stopped while Telegram was out of reach
             await bot.shutdown()
             return 0
@@ -54,17 +68,24 @@ async def run_worker(settings: Settings) -> int:
                 clock=utc_now,
             )
             alerts.start()
-            feeds = FeedLoop(runtime.services.feeds)
+            feeds = FeedLoop(
+                runtime.services.feeds, on_report=lambda r: metrics.feed_polled(r.status)
+            )
             feeds.start()
             log.info("worker running as @%s; stop with SIGTERM", bot.username)
             follow = asyncio.create_task(_follow_index(runtime, stop))
             await stop.wait()
             log.info("stopping: finishing the alert in flight")
+            monitor.stopping()
             await asyncio.gather(alerts.stop(), feeds.stop())
             follow.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await follow
     finally:
+        stop.set()
+        await watching
+        if http is not None:
+            await http.stop()
         await runtime.close()
     return 0
 

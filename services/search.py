@@ -8,7 +8,8 @@ then how closely the query reads like the title. Ties go to the newer article.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -61,9 +62,16 @@ class Ranked:
 
 
 class SearchService:
-    def __init__(self, index: SearchIndex, articles: ArticleService) -> None:
+    def __init__(
+        self,
+        index: SearchIndex,
+        articles: ArticleService,
+        *,
+        timer: Callable[[float], None] | None = None,  # told each ranking's seconds (metrics)
+    ) -> None:
         self._index = index
         self._articles = articles
+        self._timer = timer
 
     async def search(self, raw_query: str, *, limit: int = 5, offset: int = 0) -> SearchPage:
         """Rank stored articles for a query and return one page of hits."""
@@ -72,7 +80,10 @@ class SearchService:
         offset = max(0, offset)
         if query.is_empty:
             return SearchPage(query, (), offset, has_more=False)
+        started = time.perf_counter()
         ranked = await asyncio.to_thread(self.ranked, query, offset + limit + 1)
+        if self._timer is not None:
+            self._timer(time.perf_counter() - started)
         page = ranked[offset : offset + limit]
         views = {
             view.id: view

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
+import fcntl
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 import asyncpg
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -25,6 +28,8 @@ from sqlalchemy.ext.asyncio import (
 from storage.migration_head import is_at_head
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# PostgreSQL advisory lock taken while migrating (not the leader's: storage/leader.py).
+MIGRATION_LOCK_KEY = 0x6E657760
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -60,10 +65,38 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest migration (creates it on an empty database)."""
+    """Bring the schema to the newest migration (creates it on an empty database).
+
+    Processes that start together (replicas) take turns: the first migrates, the others
+    then find the schema current.
+    """
+    versions = MIGRATIONS_DIR / "versions"
     async with engine.begin() as connection:
-        if not await connection.run_sync(is_at_head, MIGRATIONS_DIR / "versions"):
+        if await connection.run_sync(is_at_head, versions):
+            return
+    async with _migration_turn(engine), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
+        # Looked at again under the lock: whoever held it before may have migrated.
+        if not await connection.run_sync(is_at_head, versions):
             await connection.run_sync(_upgrade)
+
+
+@contextlib.asynccontextmanager
+async def _migration_turn(engine: AsyncEngine) -> AsyncIterator[None]:
+    """On a SQLite file, an exclusive flock beside it (PostgreSQL locks in the transaction)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    lock = await asyncio.to_thread(Path(f"{database}.migrate-lock").open, "ab")
+    try:
+        await asyncio.to_thread(fcntl.flock, lock.fileno(), fcntl.LOCK_EX)
+        yield
+    finally:
+        lock.close()  # closing the file releases the lock
 
 
 def _upgrade(connection: Connection) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import copy
 import itertools
 import json
+import re
 import threading
 import time
 from collections import defaultdict
@@ -175,6 +176,8 @@ class FakeBotApi:
         self._limiter = SendRateLimiter(limits or RateLimits(), clock)
         self._update_queue = UpdateQueue()
         self._webhook_url = ""
+        self._webhook: JSON = {}  # what the last setWebhook asked for besides the URL
+        self.webhook_secret: str | None = None
         self._message_ids: defaultdict[ChatKey, Iterator[int]] = defaultdict(
             lambda: itertools.count(1)
         )
@@ -766,7 +769,16 @@ class FakeBotApi:
         url = params.get("url", "")
         if not isinstance(url, str):
             raise bad_request("bad webhook: invalid URL")
+        secret = params.get("secret_token")
+        if secret is not None and not (
+            isinstance(secret, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret)
+        ):
+            raise bad_request("secret token contains unallowed characters")
         self._webhook_url = url
+        self._webhook = {
+            key: params[key] for key in ("max_connections", "allowed_updates") if key in params
+        }
+        self.webhook_secret = secret
         if params.get("drop_pending_updates") is True:
             self._update_queue.clear()
         return True
@@ -776,4 +788,5 @@ class FakeBotApi:
             "url": self._webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._update_queue.pending()),
+            **copy.deepcopy(self._webhook),
         }
