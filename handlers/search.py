@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
 
 from handlers.context import NewsContext
+from handlers.edits import edit_in_place
 from handlers.render import SEARCH_USAGE, parse_page_callback, render_results
 
 PAGE_SIZE = 5
@@ -69,16 +68,7 @@ async def on_page(update: Update, context: NewsContext) -> None:
         return
     rendered = render_results(page, context.bot.username, session_id)
     await query.answer()
-    try:
-        await query.edit_message_text(
-            rendered.text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=rendered.keyboard,
-            disable_web_page_preview=True,
-        )
-    except BadRequest as error:  # a double tap: the message already shows this page
-        if "not modified" not in error.message.lower():
-            raise
+    await edit_in_place(query, rendered.text, rendered.keyboard, previews=False)
 
 
 async def on_unknown_button(update: Update, context: NewsContext) -> None:

@@ -7,10 +7,11 @@ from html import escape
 from typing import Any
 
 from telegram import Chat, ChatMember, Message, Update
-from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
 
 from handlers.context import NewsContext
+from handlers.edits import edit_in_place
 from handlers.render_alerts import (
     parse_unsubscribe_callback,
     render_settings,
@@ -133,11 +134,7 @@ async def on_unsubscribe_button(update: Update, context: NewsContext) -> None:
     text, keyboard = render_subscriptions(
         await service.list_for_chat(chat.id), (await service.settings(chat.id)).prefs
     )
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-    except BadRequest as error:  # a double tap: the list already shows this
-        if "not modified" not in error.message.lower():
-            raise
+    await edit_in_place(query, text, keyboard)
 
 
 async def _change_settings(

@@ -222,6 +222,25 @@ async def test_pressing_the_button_twice_is_harmless(
     assert "error while handling an update" not in caplog.text
 
 
+async def test_a_tap_on_a_list_the_user_then_deleted_still_unsubscribes_quietly(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await command(bot, "/subscribe")
+    _, data, message_id = await _listing(bot, PRIVATE, PRIVATE)
+    bot.api.delete_as_user(PRIVATE, message_id)  # gone before the tap's edit arrives
+    before = len(bot.replies())
+
+    await bot.send(bot.api.updates.callback_query_update(data[0], message_id, PRIVATE, PRIVATE))
+
+    assert await subscriptions_of(bot, PRIVATE) == []
+    assert [a.params["text"] for a in bot.api.calls_to("answerCallbackQuery")] == ["Unsubscribed."]
+    (edit,) = bot.api.calls_to("editMessageText")
+    assert edit.error_code == 400  # Telegram refused the edit: nothing left to show it in
+    assert bot.replies()[before:] == [], "no apology follows"
+    assert "error while handling an update" not in caplog.text
+    assert "Traceback" not in caplog.text
+
+
 async def test_a_group_member_pressing_unsubscribe_is_refused(bot: BotHarness) -> None:
     await command(bot, "/subscribe", GROUP, ADMIN, chat_type="group")
     before = await subscriptions_of(bot, GROUP)

@@ -182,6 +182,7 @@ class FakeBotApi:
             lambda: itertools.count(1)
         )
         self._messages: dict[tuple[ChatKey, int], JSON] = {}
+        self._deleted_by_users: set[tuple[ChatKey, int]] = set()
         self._sent: list[JSON] = []
         self._chats: dict[ChatKey, JSON] = {}
         self._statuses: dict[ChatKey, dict[int, MemberStatus]] = {}
@@ -682,6 +683,8 @@ class FakeBotApi:
         chat_id = self._chat_id(params)
         self._check_reachable(chat_id)
         key = (chat_id, params["message_id"])
+        if key in self._deleted_by_users:
+            raise bad_request("message to edit not found")
         # Messages the fake never saw (built straight into an Update) are edited permissively.
         current = self._messages.get(key) or {
             "message_id": params["message_id"],
@@ -703,6 +706,11 @@ class FakeBotApi:
 
     def _edit_message_reply_markup(self, params: dict[str, Any]) -> JSON | bool:
         return self._edit(params, None)
+
+    def delete_as_user(self, chat_id: int, message_id: int) -> None:
+        """A user deletes one of the bot's messages (its buttons may still be tapped in flight)."""
+        self._messages.pop((chat_id, message_id), None)
+        self._deleted_by_users.add((chat_id, message_id))
 
     def _delete_message(self, params: dict[str, Any]) -> bool:
         chat_id = self._chat_id(params)
