@@ -173,6 +173,8 @@ def build_application(
                 settings,
                 clock=clock,
             )
+            if monitor is not None:
+                monitor.metrics.watch_sender(loop.stats)
             loop.start()
             alert_loops.append(loop)
             # Every process that runs alerts polls feeds too; claims keep them apart.

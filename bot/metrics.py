@@ -18,6 +18,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.ext import SimpleUpdateProcessor
 from telegram.request import BaseRequest, RequestData
 
+from services.alerts.stats import DeliveryStats
 from storage.stats import OutboxStats
 
 # Seconds: handlers and Bot API calls take milliseconds to a few seconds; 60 s is a hung one.
@@ -81,10 +82,26 @@ class Metrics:
             "Pending alerts already due in the shared outbox",
             registry=r,
         )
+        # This process's own alert sender (zero where it is not the leader).
+        self.alert_sends_in_flight = Gauge(
+            "newsbot_alert_sends_in_flight",
+            "Alert sends of this process waiting for Telegram's answer now",
+            registry=r,
+        )
+        self.alert_send_limit = Gauge(
+            "newsbot_alert_sends_in_flight_limit",
+            "ALERT_MAX_IN_FLIGHT: how many alert sends may wait for Telegram at once",
+            registry=r,
+        )
         self.up_since = Gauge(
             "newsbot_start_time_seconds", "When this process started (Unix time)", registry=r
         )
         self.up_since.set_to_current_time()
+
+    def watch_sender(self, stats: DeliveryStats) -> None:
+        """Export the alert sender's in-flight count, read whenever Prometheus scrapes."""
+        self.alert_sends_in_flight.set_function(lambda: stats.in_flight)
+        self.alert_send_limit.set(stats.max_in_flight)
 
     def update_handled(self, kind: str, seconds: float) -> None:
         self.updates.labels(kind).inc()

@@ -67,6 +67,7 @@ async def run_worker(settings: Settings) -> int:
                 settings,
                 clock=utc_now,
             )
+            metrics.watch_sender(alerts.stats)
             alerts.start()
             feeds = FeedLoop(
                 runtime.services.feeds, on_report=lambda r: metrics.feed_polled(r.status)
