@@ -54,7 +54,7 @@ class ChatSettings:
     active: bool
 
 
-def _view(row: Subscription) -> SubscriptionView:
+def view_of(row: Subscription) -> SubscriptionView:
     return SubscriptionView(
         row.id,
         row.topic,
@@ -108,7 +108,7 @@ class SubscriptionService:
                     " ".join(include),
                     " ".join(exclude),
                 ):
-                    return SubscribeResult(_view(row), corrections)
+                    return SubscribeResult(view_of(row), corrections)
             row = await repo.add(
                 Subscription(
                     chat_id=chat.id,
@@ -120,7 +120,7 @@ class SubscriptionService:
                     created_at=self._clock(),
                 )
             )
-            return SubscribeResult(_view(row), corrections)
+            return SubscribeResult(view_of(row), corrections)
 
     def _understand(self, words: tuple[str, ...]) -> tuple[list[str], tuple[tuple[str, str], ...]]:
         understood: list[str] = []
@@ -137,7 +137,7 @@ class SubscriptionService:
 
     async def list_for_chat(self, chat_id: int) -> list[SubscriptionView]:
         async with self._sessions() as session:
-            return [_view(row) for row in await SubscriptionRepository(session).for_chat(chat_id)]
+            return [view_of(row) for row in await SubscriptionRepository(session).for_chat(chat_id)]
 
     async def unsubscribe(self, chat_id: int, subscription_id: int | None) -> int:
         """Remove one of the chat's subscriptions, or all of them (None)."""
