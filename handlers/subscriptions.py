@@ -17,6 +17,7 @@ from handlers.channels import (
     chat_ref_of,
     resolve_target,
     tell_connector,
+    user_may_manage,
 )
 from handlers.context import NewsContext
 from handlers.edits import edit_in_place
@@ -29,7 +30,6 @@ from handlers.render_alerts import (
 from services.alerts.schedule import DIGEST_MODES, parse_quiet, parse_timezone
 from services.alerts.subscriptions import ChatSettings
 
-_ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 _GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
 ADMINS_ONLY = "Only this group's administrators can change its subscriptions."
 
@@ -65,7 +65,7 @@ async def _may_change(update: Update, context: NewsContext) -> bool:
         member = await context.bot.get_chat_member(chat.id, user.id)
     except TelegramError:
         return False
-    return member.status in _ADMINS
+    return user_may_manage(chat.type, member)  # in a channel: one who may post
 
 
 async def _refuse_unless_admin(update: Update, context: NewsContext, target: Target) -> bool:

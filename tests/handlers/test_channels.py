@@ -559,3 +559,21 @@ async def test_alerts_of_a_channel_managed_in_private_go_to_the_channel(
         assert len(bot.api.sent_messages(CHANNEL)) == 1  # nothing to a chat it may not post in
     finally:
         await engine.dispose()
+
+
+async def test_an_unsubscribe_button_in_a_channel_needs_the_right_to_post(
+    bot: BotHarness,
+) -> None:
+    await in_channel(bot, "/subscribe")
+    (subscription,) = await subscriptions_of(bot, CHANNEL)
+    _, answer_id, _ = await in_channel(bot, "/subscriptions")
+    data = f"unsub:{subscription.id}"
+
+    press = bot.api.updates.callback_query_update
+    await bot.send(press(data, answer_id, CHANNEL, MODERATOR, chat_type="channel"))
+    assert await subscriptions_of(bot, CHANNEL) == [subscription]
+
+    await bot.send(press(data, answer_id, CHANNEL, EDITOR, chat_type="channel"))
+    assert await subscriptions_of(bot, CHANNEL) == []
+    answers = [c.params["text"] for c in bot.replies("answerCallbackQuery")]
+    assert answers[-1] == "Unsubscribed."

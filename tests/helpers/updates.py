@@ -160,12 +160,13 @@ class UpdateFactory:
         *,
         message_text: str = "Pick one",
         reply_markup: Mapping[str, Any] | None = None,
+        chat_type: ChatType | None = None,
     ) -> JSON:
         """A `callback_query` update from a button under the bot's message message_id."""
         message: JSON = {
             "message_id": message_id,
             "from": dict(self._bot_user),
-            "chat": chat_json(chat_id),
+            "chat": chat_json(chat_id, chat_type),
             "date": self._now() - 60,
             "text": message_text,
         }
