@@ -67,7 +67,8 @@ def render_subscribed(result: SubscribeResult, *, where: str = "", handle: str =
     """The answer to /subscribe; ``where`` names a chat managed from elsewhere (HTML)."""
     subscription = result.subscription
     if subscription is None:
-        return escape(result.refusal or "That did not work.")
+        # A refusal of only blanks would be an empty message, which Telegram refuses.
+        return escape((result.refusal or "").strip() or "That did not work.")
     subscribed = f"Subscribed {where}" if where else "Subscribed"
     text = f"✅ {subscribed} (#{subscription.id}): {describe_subscription(subscription)}."
     if result.corrections:
