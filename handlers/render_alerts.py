@@ -56,6 +56,8 @@ def describe_subscription(subscription: SubscriptionView) -> str:
         )
     else:
         what = "every new article"
+    if subscription.source:
+        what += f" from <b>{escape(' '.join(subscription.source))}</b>"
     if subscription.exclude:
         what += ", except those mentioning " + " or ".join(
             f"<b>{escape(w)}</b>" for w in subscription.exclude

@@ -113,6 +113,8 @@ class Subscription(Base):
     # Folded words, space-separated: any of them matches; none means every article.
     include_terms: Mapped[str] = mapped_column(Text, default="")
     exclude_terms: Mapped[str] = mapped_column(Text, default="")
+    # ``source:NAME``: folded words the article's source must all have ("" = any source).
+    source_terms: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

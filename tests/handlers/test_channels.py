@@ -577,3 +577,43 @@ async def test_an_unsubscribe_button_in_a_channel_needs_the_right_to_post(
     assert await subscriptions_of(bot, CHANNEL) == []
     answers = [c.params["text"] for c in bot.replies("answerCallbackQuery")]
     assert answers[-1] == "Unsubscribed."
+
+
+# -- /subscribe source:NAME ----------------------------------------------------------------------
+
+
+async def test_a_subscription_limited_to_one_source(bot: BotHarness, database_url: str) -> None:
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    matcher = AlertMatcher(sessions, clock=bot.clock)
+    worker = DeliveryWorker(
+        sessions,
+        TelegramAlertSender(bot.app.bot),
+        clock=bot.clock,
+        worker_id="test",
+        rate=TokenBucket(29),
+    )
+    try:
+        assert await matcher.run_once() == 0
+        text = await private(bot, "/subscribe @mychannel source:BBC harbour", EDITOR)
+        (subscription,) = await subscriptions_of(bot, CHANNEL)
+        assert (subscription.include, subscription.source) == (("harbour",), ("bbc",))
+        assert "articles mentioning <b>harbour</b> from <b>bbc</b>." in text
+        assert await private(bot, "/subscribe @mychannel harbour source:bbc", EDITOR) == text
+        await bot.load(
+            RawArticle(title="Harbour strike", body="Dockers walked out.", source="BBC News"),
+            RawArticle(title="Harbour reopens", body="Ships came back.", source="Reuters"),
+            RawArticle(title="Election night", body="The vote was counted.", source="BBC News"),
+        )
+        await matcher.run_once()
+        assert await worker.deliver_once() == 1
+        (alert,) = bot.api.sent_messages(CHANNEL)
+        assert alert["text"].startswith("🔔 New article\n\nHarbour strike")
+    finally:
+        await engine.dispose()
+
+
+async def test_source_without_a_name_is_refused(bot: BotHarness) -> None:
+    text = await private(bot, "/subscribe source: iran")
+    assert text == "Name a source after source:, e.g. source:bbc"
+    assert await subscriptions_of(bot, OWNER) == []

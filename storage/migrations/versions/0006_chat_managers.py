@@ -1,4 +1,4 @@
-"""Who manages a chat through the bot: the person who connected it, and every manager.
+"""Who manages a chat through the bot (who connected it, every manager); source: filters.
 
 Revision ID: 0006
 Revises: 0003
@@ -28,9 +28,13 @@ def upgrade() -> None:
         sa.Column("added_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_chat_managers_user_id", "chat_managers", ["user_id"])
+    with op.batch_alter_table("subscriptions") as batch:
+        batch.add_column(sa.Column("source_terms", sa.Text(), nullable=False, server_default=""))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("subscriptions") as batch:
+        batch.drop_column("source_terms")
     op.drop_index("ix_chat_managers_user_id", "chat_managers")
     op.drop_table("chat_managers")
     with op.batch_alter_table("chats") as batch:
