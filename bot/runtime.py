@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
+from services.alerts.channels import ChannelService
 from services.alerts.subscriptions import SubscriptionService
 from services.articles import ArticleService
 from services.container import Services
@@ -105,6 +106,7 @@ class Runtime:
                 parse_executor=feed_pool,
             ),
             index_follower=follower,
+            channels=ChannelService(sessions, clock=clock),
         )
         return cls(engine, sessions, follower, services, http, feed_pool)
 

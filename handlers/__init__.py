@@ -17,6 +17,7 @@ from telegram.ext import (
 )
 
 from handlers.articles import cmd_article, cmd_help, cmd_latest, cmd_start
+from handlers.channels import cmd_channels, on_chat_shared
 from handlers.errors import on_error
 from handlers.fallback import make_unknown_command_handler, on_not_text
 from handlers.feeds import cmd_addfeed, cmd_feeds, cmd_removefeed
@@ -47,7 +48,15 @@ COMMANDS = (
     BotCommand("digest", "One message per article, or an hourly/daily digest"),
     BotCommand("quiet", "Hold alerts during quiet hours, e.g. 22:00-07:00"),
     BotCommand("timezone", "This chat's time zone, e.g. Europe/Berlin"),
+    BotCommand("channels", "Channels you manage through me"),
     BotCommand("help", "What this bot does"),
+)
+
+# Subscription commands posted in a channel are its administrators' (CommandHandler alone
+# looks at messages only).
+_ALSO_IN_CHANNELS = filters.UpdateType.MESSAGES | filters.UpdateType.CHANNEL_POST
+_CHANNEL_COMMANDS = frozenset(
+    {"subscribe", "subscriptions", "unsubscribe", "digest", "quiet", "timezone"}
 )
 
 
@@ -72,9 +81,12 @@ def register(
         "feeds": cmd_feeds,
         "addfeed": cmd_addfeed,
         "removefeed": cmd_removefeed,
+        "channels": cmd_channels,
     }
     for name, callback in commands.items():
-        application.add_handler(CommandHandler(name, callback))
+        also = _ALSO_IN_CHANNELS if name in _CHANNEL_COMMANDS else None
+        application.add_handler(CommandHandler(name, callback, filters=also))
+    application.add_handler(MessageHandler(filters.StatusUpdate.CHAT_SHARED, on_chat_shared))
     application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migration))
     application.add_handler(CallbackQueryHandler(on_page, pattern=r"^pg:"))

@@ -8,6 +8,7 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.render import MAX_MESSAGE_CHARS, deep_link, render_article_block
+from services.alerts.channels import ManagedChat
 from services.alerts.schedule import DeliveryPrefs, format_minutes
 from services.alerts.subscriptions import SubscribeResult, SubscriptionView
 from services.articles import ArticleView
@@ -55,6 +56,8 @@ def describe_subscription(subscription: SubscriptionView) -> str:
         )
     else:
         what = "every new article"
+    if subscription.source:
+        what += f" from <b>{escape(' '.join(subscription.source))}</b>"
     if subscription.exclude:
         what += ", except those mentioning " + " or ".join(
             f"<b>{escape(w)}</b>" for w in subscription.exclude
@@ -62,44 +65,60 @@ def describe_subscription(subscription: SubscriptionView) -> str:
     return what
 
 
-def render_subscribed(result: SubscribeResult) -> str:
+def render_subscribed(result: SubscribeResult, *, where: str = "", handle: str = "") -> str:
+    """The answer to /subscribe; ``where`` names a chat managed from elsewhere (HTML)."""
     subscription = result.subscription
     if subscription is None:
-        return escape(result.refusal or "That did not work.")
-    text = f"✅ Subscribed (#{subscription.id}): {describe_subscription(subscription)}."
+        # A refusal of only blanks would be an empty message, which Telegram refuses.
+        return escape((result.refusal or "").strip() or "That did not work.")
+    subscribed = f"Subscribed {where}" if where else "Subscribed"
+    text = f"✅ {subscribed} (#{subscription.id}): {describe_subscription(subscription)}."
     if result.corrections:
         readings = ", ".join(
             f"“{escape(typed)}” as “{escape(meant)}”" for typed, meant in result.corrections
         )
         text += f"\nI read {readings}."
-    return text + "\nSee /subscriptions to list or remove them."
+    return text + f"\nSee /subscriptions {escape(handle)}to list or remove them."
 
 
 def render_subscriptions(
-    subscriptions: Sequence[SubscriptionView], prefs: DeliveryPrefs
+    subscriptions: Sequence[SubscriptionView],
+    prefs: DeliveryPrefs,
+    *,
+    where: str = "this chat",
+    handle: str = "",
+    buttons: bool = True,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A chat's subscriptions and settings; ``handle`` names a chat managed from elsewhere."""
+    named = escape(handle)
     if not subscriptions:
         return (
-            "This chat has no subscriptions. Send /subscribe for every new article, "
-            "or /subscribe <i>words</i> for articles mentioning any of them.",
+            f"{where[0].upper()}{where[1:]} has no subscriptions. Send /subscribe {named}"
+            f"for every new article, or /subscribe {named}<i>words</i> for articles "
+            "mentioning any of them.",
             None,
         )
-    lines = ["🔔 Subscriptions of this chat:"]
+    lines = [f"🔔 Subscriptions of {where}:"]
     footer = ["", render_settings(prefs)]
+    if not buttons:
+        footer.append(f"Remove one with <code>/unsubscribe {named}ID</code>.")
     room = MAX_MESSAGE_CHARS - 100 - sum(len(line) + 1 for line in [*lines, *footer])
     for number, subscription in enumerate(subscriptions[:50]):
         line = f"#{subscription.id}: {describe_subscription(subscription)}"
         if len(line) + 1 > room:  # never cut a line: a cut tag is a refused message
-            lines.append(f"…and {len(subscriptions[:50]) - number} more (buttons below).")
+            more = " (buttons below)" if buttons else ""
+            lines.append(f"…and {len(subscriptions[:50]) - number} more{more}.")
             break
         lines.append(line)
         room -= len(line) + 1
     lines += footer
-    buttons = [
+    if not buttons:
+        return "\n".join(lines), None
+    keyboard = [
         [InlineKeyboardButton(f"Unsubscribe #{s.id}", callback_data=f"{UNSUBSCRIBE_PREFIX}:{s.id}")]
         for s in subscriptions[:50]
     ]
-    return "\n".join(lines), InlineKeyboardMarkup(buttons)
+    return "\n".join(lines), InlineKeyboardMarkup(keyboard)
 
 
 def render_settings(prefs: DeliveryPrefs) -> str:
@@ -127,3 +146,35 @@ def parse_unsubscribe_callback(data: str) -> int | None:
     ):
         return None
     return int(number)
+
+
+def render_channels(chats: Sequence[ManagedChat]) -> str:
+    """/channels: each chat managed from here, with its subscriptions and how to manage it."""
+    if not chats:
+        return (
+            "You manage no channels through me yet. Tap “Connect a channel” below, or send "
+            "<code>/subscribe @yourchannel words</code> for a channel where I am an "
+            "administrator who may post."
+        )
+    blocks: list[str] = []
+    for chat in chats[:20]:
+        handle = f"@{chat.username}" if chat.username else str(chat.id)
+        title = escape(chat.title or handle)
+        heading = f"📣 <b>{title}</b> ({escape(handle)})"
+        if not chat.active:
+            heading += " — paused: I may not post there"
+        lines = [heading]
+        lines += [f"  #{s.id}: {describe_subscription(s)}" for s in chat.subscriptions[:20]]
+        if not chat.subscriptions:
+            lines.append("  no subscriptions")
+        blocks.append("\n".join(lines))
+    help_text = (
+        "Manage one with <code>/subscribe @channel words</code>, "
+        "<code>/subscriptions @channel</code>, <code>/unsubscribe @channel ID</code>."
+    )
+    text = "\n\n".join(blocks) + "\n\n" + help_text
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = (
+            text[: MAX_MESSAGE_CHARS - len(help_text) - 3].rsplit("\n", 1)[0] + "\n…\n" + help_text
+        )
+    return text

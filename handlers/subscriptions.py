@@ -10,6 +10,15 @@ from telegram import Chat, ChatMember, Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
+from handlers.channels import (
+    Target,
+    answer,
+    bot_may_post,
+    chat_ref_of,
+    resolve_target,
+    tell_connector,
+    user_may_manage,
+)
 from handlers.context import NewsContext
 from handlers.edits import edit_in_place
 from handlers.render_alerts import (
@@ -19,15 +28,10 @@ from handlers.render_alerts import (
     render_subscriptions,
 )
 from services.alerts.schedule import DIGEST_MODES, parse_quiet, parse_timezone
-from services.alerts.subscriptions import ChatRef, ChatSettings
+from services.alerts.subscriptions import ChatSettings
 
-_ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 _GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
 ADMINS_ONLY = "Only this group's administrators can change its subscriptions."
-
-
-def chat_ref(chat: Chat) -> ChatRef:
-    return ChatRef(chat.id, chat.type, chat.title or chat.username)
 
 
 def topic_of(message: Message) -> int:
@@ -35,10 +39,9 @@ def topic_of(message: Message) -> int:
     return message.message_thread_id or 0 if message.is_topic_message else 0
 
 
-def _only_argument(context: NewsContext) -> str:
+def _only_argument(target: Target) -> str:
     """The command's one argument; "" when there is none or more than one (usage, then)."""
-    args = context.args or []
-    return args[0] if len(args) == 1 else ""
+    return target.args[0] if len(target.args) == 1 else ""
 
 
 async def _may_change(update: Update, context: NewsContext) -> bool:
@@ -62,59 +65,83 @@ async def _may_change(update: Update, context: NewsContext) -> bool:
         member = await context.bot.get_chat_member(chat.id, user.id)
     except TelegramError:
         return False
-    return member.status in _ADMINS
+    return user_may_manage(chat.type, member)  # in a channel: one who may post
 
 
-async def _refuse_unless_admin(update: Update, context: NewsContext) -> bool:
-    if await _may_change(update, context):
+async def _refuse_unless_admin(update: Update, context: NewsContext, target: Target) -> bool:
+    if target.verified or await _may_change(update, context):
         return False
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(ADMINS_ONLY)
+    await answer(update, context, ADMINS_ONLY)
     return True
 
 
+async def _target(update: Update, context: NewsContext) -> Target | None:
+    message = update.effective_message
+    if message is None:
+        return None
+    return await resolve_target(update, context, topic_of(message))
+
+
 async def cmd_subscribe(update: Update, context: NewsContext) -> None:
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None or await _refuse_unless_admin(update, context):
+    target = await _target(update, context)
+    if target is None or await _refuse_unless_admin(update, context, target):
         return
     user = update.effective_user
     result = await context.services.subscriptions.subscribe(
-        chat_ref(chat), topic_of(message), " ".join(context.args or []), user.id if user else None
+        target.chat, target.topic, " ".join(target.args), user.id if user else None
     )
-    await message.reply_html(render_subscribed(result), do_quote=False)
+    where = target.where if target.remote else ""
+    await answer(update, context, render_subscribed(result, where=where, handle=target.handle))
 
 
 async def cmd_subscriptions(update: Update, context: NewsContext) -> None:
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
+    target = await _target(update, context)
+    if target is None:
         return
     services = context.services.subscriptions
-    subscriptions = await services.list_for_chat(chat.id)
-    settings = await services.settings(chat.id)
-    text, keyboard = render_subscriptions(subscriptions, settings.prefs)
-    await message.reply_html(text, reply_markup=keyboard, do_quote=False)
+    subscriptions = await services.list_for_chat(target.chat.id)
+    settings = await services.settings(target.chat.id)
+    text, keyboard = render_subscriptions(
+        subscriptions,
+        settings.prefs,
+        where=target.where,
+        handle=target.handle,
+        # Buttons act on the chat they are in; a remote chat's are removed by /unsubscribe.
+        buttons=not target.remote,
+    )
+    await answer(update, context, text, reply_markup=keyboard)
 
 
 async def cmd_unsubscribe(update: Update, context: NewsContext) -> None:
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
+    target = await _target(update, context)
+    if target is None:
         return
-    argument = _only_argument(context).lstrip("#").lower()
+    argument = _only_argument(target).lstrip("#").lower()
     if argument != "all" and not (argument.isascii() and argument.isdigit() and len(argument) < 19):
-        await message.reply_html(
-            "Usage: <code>/unsubscribe ID</code> or <code>/unsubscribe all</code> "
-            "(IDs are in /subscriptions)."
+        handle = escape(target.handle)
+        await answer(
+            update,
+            context,
+            f"Usage: <code>/unsubscribe {handle}ID</code> or "
+            f"<code>/unsubscribe {handle}all</code> (IDs are in /subscriptions).",
         )
         return
-    if await _refuse_unless_admin(update, context):
+    if await _refuse_unless_admin(update, context, target):
         return
     removed = await context.services.subscriptions.unsubscribe(
-        chat.id, None if argument == "all" else int(argument)
+        target.chat.id, None if argument == "all" else int(argument)
     )
     if removed == 0:
-        await message.reply_text("No such subscription in this chat. See /subscriptions.")
+        await answer(
+            update,
+            context,
+            f"No such subscription in {target.where}. "
+            f"See {escape(f'/subscriptions {target.handle}'.strip())}.",
+        )
     else:
-        await message.reply_text(f"Removed {removed} subscription{'s' if removed > 1 else ''}.")
+        await answer(
+            update, context, f"Removed {removed} subscription{'s' if removed > 1 else ''}."
+        )
 
 
 async def on_unsubscribe_button(update: Update, context: NewsContext) -> None:
@@ -138,72 +165,98 @@ async def on_unsubscribe_button(update: Update, context: NewsContext) -> None:
 
 
 async def _change_settings(
-    update: Update, context: NewsContext, change: Coroutine[Any, Any, ChatSettings]
+    update: Update,
+    context: NewsContext,
+    target: Target,
+    change: Coroutine[Any, Any, ChatSettings],
 ) -> None:
     """Apply a settings change if the sender may make it, and show the chat's settings."""
-    if await _refuse_unless_admin(update, context):
+    if await _refuse_unless_admin(update, context, target):
         change.close()  # never awaited: nothing changes
         return
     settings = await change
-    if update.effective_message is not None:
-        await update.effective_message.reply_html(render_settings(settings.prefs))
+    prefix = f"{target.where}: " if target.remote else ""
+    await answer(update, context, prefix + render_settings(settings.prefs))
 
 
 async def cmd_digest(update: Update, context: NewsContext) -> None:
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
+    target = await _target(update, context)
+    if target is None:
         return
-    mode = _only_argument(context).lower()
+    mode = _only_argument(target).lower()
     if mode not in DIGEST_MODES:
-        await message.reply_html("Usage: <code>/digest off|hourly|daily</code>")
+        handle = escape(target.handle)
+        await answer(update, context, f"Usage: <code>/digest {handle}off|hourly|daily</code>")
         return
     service = context.services.subscriptions
-    await _change_settings(update, context, service.set_digest(chat_ref(chat), mode))
+    await _change_settings(update, context, target, service.set_digest(target.chat, mode))
 
 
 async def cmd_quiet(update: Update, context: NewsContext) -> None:
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
+    target = await _target(update, context)
+    if target is None:
         return
-    argument = "".join(context.args or [])
+    argument = "".join(target.args)
     window = None if argument.lower() == "off" else parse_quiet(argument)
     if window is None and argument.lower() != "off":
-        await message.reply_html(
-            "Usage: <code>/quiet 22:00-07:00</code> or <code>/quiet off</code>"
+        handle = escape(target.handle)
+        await answer(
+            update,
+            context,
+            f"Usage: <code>/quiet {handle}22:00-07:00</code> or <code>/quiet {handle}off</code>",
         )
         return
     service = context.services.subscriptions
-    await _change_settings(update, context, service.set_quiet_hours(chat_ref(chat), window))
+    await _change_settings(update, context, target, service.set_quiet_hours(target.chat, window))
 
 
 async def cmd_timezone(update: Update, context: NewsContext) -> None:
-    message, chat = update.effective_message, update.effective_chat
-    if message is None or chat is None:
+    target = await _target(update, context)
+    if target is None:
         return
-    zone = parse_timezone(_only_argument(context))
+    zone = parse_timezone(_only_argument(target))
     if zone is None:
-        shown = escape(" ".join(context.args or [])[:64])
-        await message.reply_html(
-            f"“{shown}” is not a time zone I know. Usage: <code>/timezone Europe/Berlin</code>"
+        shown = escape(" ".join(target.args)[:64])
+        handle = escape(target.handle)
+        await answer(
+            update,
+            context,
+            f"“{shown}” is not a time zone I know. "
+            f"Usage: <code>/timezone {handle}Europe/Berlin</code>",
         )
         return
     service = context.services.subscriptions
-    await _change_settings(update, context, service.set_timezone(chat_ref(chat), zone))
+    await _change_settings(update, context, target, service.set_timezone(target.chat, zone))
 
 
 async def on_my_chat_member(update: Update, context: NewsContext) -> None:
-    """The bot was added to, removed from, blocked or unblocked in a chat."""
+    """The bot was added to, removed from, demoted in, blocked or unblocked in a chat."""
     change = update.my_chat_member
     if change is None:
         return
-    status = change.new_chat_member.status
-    service = context.services.subscriptions
-    if status in _GONE or (
-        status == ChatMember.RESTRICTED and not getattr(change.new_chat_member, "is_member", True)
-    ):
-        await service.chat_left(change.chat.id, f"bot status: {status}")
+    member = change.new_chat_member
+    status = member.status
+    gone = status in _GONE or (
+        status == ChatMember.RESTRICTED and not getattr(member, "is_member", True)
+    )
+    if change.chat.type == Chat.PRIVATE:
+        service = context.services.subscriptions
+        if gone:
+            await service.chat_left(change.chat.id, f"bot status: {status}")
+        else:
+            await service.chat_joined(chat_ref_of(change.chat))
+        return
+    # A channel or group: the bot may still be in it without the right to post (demoted).
+    channels = context.services.channels
+    if gone or not bot_may_post(change.chat.type, member):
+        reason = f"bot status: {status}" if gone else "the bot may not post"
+        lost = await channels.posting_lost(change.chat.id, reason)
+        if lost is not None:
+            await tell_connector(context, lost, lost=True)
     else:
-        await service.chat_joined(chat_ref(change.chat))
+        regained = await channels.posting_regained(chat_ref_of(change.chat))
+        if regained is not None:
+            await tell_connector(context, regained, lost=False)
 
 
 async def on_migration(update: Update, context: NewsContext) -> None:

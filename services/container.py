@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.alerts.channels import ChannelService
 from services.alerts.subscriptions import SubscriptionService
 from services.articles import ArticleService
 from services.feeds.service import FeedService
@@ -23,3 +24,5 @@ class Services:
     feeds: FeedService
     # Applies stored changes to this process's search index (a job runs it twice a second).
     index_follower: IndexFollower
+    # Channels and groups managed from a private chat.
+    channels: ChannelService

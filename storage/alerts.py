@@ -11,7 +11,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Chat, Cursor, OutboxMessage, Subscription
+from storage.models import Chat, ChatManager, Cursor, OutboxMessage, Subscription
 
 PENDING, SENDING, SENT, FAILED, DROPPED = "pending", "sending", "sent", "failed", "dropped"
 # Sent twice without an answer saying whether it arrived: not sent a third time.
@@ -158,6 +158,30 @@ class ChatRepository:
             .where(Chat.id == old_id)
             .values(active=False, paused_reason=f"migrated to {new_id}")
         )
+
+
+class ChatManagerRepository:
+    """Who manages which channel or group from a private chat."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, chat_id: int, user_id: int, at: datetime) -> None:
+        await self._session.execute(
+            _insert_ignoring_duplicates(self._session, ChatManager).values(
+                chat_id=chat_id, user_id=user_id, added_at=at
+            )
+        )
+
+    async def chats_of(self, user_id: int) -> list[Chat]:
+        """The chats this user manages, in the order they were connected."""
+        result = await self._session.execute(
+            select(Chat)
+            .join(ChatManager, ChatManager.chat_id == Chat.id)
+            .where(ChatManager.user_id == user_id)
+            .order_by(ChatManager.added_at, Chat.id)
+        )
+        return list(result.scalars())
 
 
 class SubscriptionRepository:

@@ -85,6 +85,22 @@ class Chat(Base):
     # Earliest moment the next message may go to this chat (Telegram's per-chat limits).
     next_send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A channel's or group's public @username, when it was managed from a private chat.
+    username: Mapped[str | None] = mapped_column(String(64))
+    # Who connected it from a private chat: told there when the bot loses the right to post.
+    connected_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ChatManager(Base):
+    """A user who manages a channel or group from a private chat (listed by /channels)."""
+
+    __tablename__ = "chat_managers"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_chat_managers_user_id", "user_id"),)
 
 
 class Subscription(Base):
@@ -97,6 +113,8 @@ class Subscription(Base):
     # Folded words, space-separated: any of them matches; none means every article.
     include_terms: Mapped[str] = mapped_column(Text, default="")
     exclude_terms: Mapped[str] = mapped_column(Text, default="")
+    # ``source:NAME``: folded words the article's source must all have ("" = any source).
+    source_terms: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -85,7 +85,8 @@ class AlertMatcher:
             article = stored.get(event.article_id)
             if article is not None:
                 text = f"{article.summary}\n{article.body}"
-                matches.append((article, index.recipients(article.title, text, event.created_at)))
+                found = index.recipients(article.title, text, event.created_at, article.source)
+                matches.append((article, found))
         # One read for every chat of the batch: a burst reaches thousands of them.
         chats = await ChatRepository(session).get_many(
             recipient.chat_id for _, found in matches for recipient in found
@@ -126,6 +127,7 @@ class AlertMatcher:
                     tuple(s.include_terms.split()),
                     tuple(s.exclude_terms.split()),
                     s.created_at,
+                    tuple(s.source_terms.split()),
                 )
                 for s in await repo.all_active()
             ]

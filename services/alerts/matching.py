@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.alerts.keywords import stem, stems_of
+from storage.text import tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,7 @@ class SubscriptionRule:
     include: tuple[str, ...]  # folded words (already corrected at subscribe time)
     exclude: tuple[str, ...]
     since: datetime  # articles stored before the subscription are not its business
+    source: tuple[str, ...] = ()  # folded words the article's source must all have
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +45,19 @@ class SubscriptionIndex:
             for word_stem in {stem(word) for word in rule.include}:
                 self._by_stem[word_stem].append(rule)
 
-    def recipients(self, title: str, text: str, stored_at: datetime) -> list[Recipient]:
+    def recipients(
+        self, title: str, text: str, stored_at: datetime, source: str | None = None
+    ) -> list[Recipient]:
         """Every (chat, topic) whose subscriptions match the article, each once."""
         article_stems = stems_of(f"{title}\n{text}")
+        source_words = frozenset(tokens(source or ""))
         matched: dict[int, SubscriptionRule] = {rule.id: rule for rule in self._everything}
         for word_stem in article_stems & self._by_stem.keys():
             for rule in self._by_stem[word_stem]:
                 matched[rule.id] = rule
         found: dict[tuple[int, int], Recipient] = {}
         for rule in matched.values():
-            if rule.since > stored_at:
+            if rule.since > stored_at or not source_words.issuperset(rule.source):
                 continue
             excluded = self._excluded.get(rule.id)
             if excluded and not excluded.isdisjoint(article_stems):

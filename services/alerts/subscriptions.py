@@ -13,6 +13,7 @@ from services.alerts.keywords import parse_keywords
 from services.alerts.schedule import DIGEST_MODES, DeliveryPrefs, due_time
 from storage.alerts import ChatRepository, OutboxRepository, SubscriptionRepository
 from storage.models import Chat, Subscription
+from storage.text import tokens
 
 MAX_SUBSCRIPTIONS_PER_CHAT = 50
 
@@ -39,6 +40,7 @@ class SubscriptionView:
     query: str
     include: tuple[str, ...]
     exclude: tuple[str, ...]
+    source: tuple[str, ...] = ()  # words the article's source must have; () = any
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +56,34 @@ class ChatSettings:
     active: bool
 
 
-def _view(row: Subscription) -> SubscriptionView:
+def view_of(row: Subscription) -> SubscriptionView:
     return SubscriptionView(
         row.id,
         row.topic,
         row.query,
         tuple(row.include_terms.split()),
         tuple(row.exclude_terms.split()),
+        tuple(row.source_terms.split()),
     )
+
+
+def split_source(text: str) -> tuple[str, tuple[str, ...] | None]:
+    """``source:bbc iran`` -> ("iran", ("bbc",)); None when no source is named.
+
+    The source's words are folded as search folds them, so ``source:`` means the same in
+    /search and /subscribe. Several ``source:`` parts: the article's source must have
+    all their words.
+    """
+    words: list[str] = []
+    source: list[str] | None = None
+    for part in text.split():
+        name, colon, value = part.partition(":")
+        if colon and name.lower() == "source":
+            source = source or []
+            source += [word for word in tokens(value) if word not in source]
+        else:
+            words.append(part)
+    return " ".join(words), None if source is None else tuple(source)
 
 
 def prefs_of(chat: Chat | None) -> DeliveryPrefs:
@@ -85,9 +107,14 @@ class SubscriptionService:
     async def subscribe(
         self, chat: ChatRef, topic: int, text: str, user_id: int | None
     ) -> SubscribeResult:
-        """Add a subscription: every article, or those with any of the words (minus -words)."""
-        keywords = parse_keywords(text)
-        if text.strip() and not (keywords.include or keywords.exclude):
+        """Add a subscription: every article, or those with any of the words (minus -words),
+        from any source or, given ``source:NAME``, from that one."""
+        words, source = split_source(text)
+        if source is not None and not source:
+            return SubscribeResult(None, refusal="Name a source after source:, e.g. source:bbc")
+        source_terms = " ".join(source or ())
+        keywords = parse_keywords(words)
+        if words.strip() and not (keywords.include or keywords.exclude):
             return SubscribeResult(
                 None, refusal="Those keywords have no letters or digits in them."
             )
@@ -103,12 +130,13 @@ class SubscriptionService:
                     refusal=f"This chat already has {MAX_SUBSCRIPTIONS_PER_CHAT} subscriptions.",
                 )
             for row in existing:
-                if (row.topic, row.include_terms, row.exclude_terms) == (
+                if (row.topic, row.include_terms, row.exclude_terms, row.source_terms) == (
                     topic,
                     " ".join(include),
                     " ".join(exclude),
+                    source_terms,
                 ):
-                    return SubscribeResult(_view(row), corrections)
+                    return SubscribeResult(view_of(row), corrections)
             row = await repo.add(
                 Subscription(
                     chat_id=chat.id,
@@ -116,11 +144,12 @@ class SubscriptionService:
                     query=" ".join(text.split())[:500],
                     include_terms=" ".join(include),
                     exclude_terms=" ".join(exclude),
+                    source_terms=source_terms,
                     created_by=user_id,
                     created_at=self._clock(),
                 )
             )
-            return SubscribeResult(_view(row), corrections)
+            return SubscribeResult(view_of(row), corrections)
 
     def _understand(self, words: tuple[str, ...]) -> tuple[list[str], tuple[tuple[str, str], ...]]:
         understood: list[str] = []
@@ -137,7 +166,7 @@ class SubscriptionService:
 
     async def list_for_chat(self, chat_id: int) -> list[SubscriptionView]:
         async with self._sessions() as session:
-            return [_view(row) for row in await SubscriptionRepository(session).for_chat(chat_id)]
+            return [view_of(row) for row in await SubscriptionRepository(session).for_chat(chat_id)]
 
     async def unsubscribe(self, chat_id: int, subscription_id: int | None) -> int:
         """Remove one of the chat's subscriptions, or all of them (None)."""

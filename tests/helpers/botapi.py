@@ -41,6 +41,7 @@ from tests.helpers.tg_objects import (
     JSON,
     ChatType,
     MemberStatus,
+    channel_admin_rights,
     chat_json,
     chat_member_json,
     full_chat_json,
@@ -187,6 +188,7 @@ class FakeBotApi:
         self._chats: dict[ChatKey, JSON] = {}
         self._statuses: dict[ChatKey, dict[int, MemberStatus]] = {}
         self._anonymous: dict[ChatKey, set[int]] = {}
+        self._rights: dict[ChatKey, dict[int, dict[str, bool]]] = {}
         self._failures: list[_ScriptedFailure] = []
         self._delays: list[tuple[str, float]] = []  # (method lower-cased, seconds)
         self._faults: list[_FaultRule] = []
@@ -262,6 +264,32 @@ class FakeBotApi:
         """Give one user a getChatMember status (e.g. "left", "kicked", "restricted")."""
         with self._lock:
             self._statuses.setdefault(chat_id, {})[user_id] = status
+
+    def set_rights(self, chat_id: int, user_id: int, **rights: bool) -> None:
+        """Set ChatMember fields of one user (e.g. can_post_messages=False for a channel
+        administrator who may not post; channel administrators may post by default)."""
+        with self._lock:
+            self._rights.setdefault(chat_id, {}).setdefault(user_id, {}).update(rights)
+
+    def post_in_channel(
+        self,
+        text: str,
+        chat_id: int,
+        *,
+        title: str | None = None,
+        username: str | None = None,
+    ) -> JSON:
+        """A `channel_post` update, known to the fake as Telegram would know the post."""
+        with self._lock:
+            self._chats.setdefault(
+                chat_id, chat_json(chat_id, "channel", title=title, username=username)
+            )
+            chat = dict(self._chats[chat_id])
+        update = self.updates.channel_post_update(text, chat)
+        post = update["channel_post"]
+        with self._lock:
+            self._messages[(chat_id, post["message_id"])] = copy.deepcopy(post)
+        return update
 
     def fail_next(
         self,
@@ -581,7 +609,12 @@ class FakeBotApi:
     def _member(self, chat_id: ChatKey, user_id: int) -> JSON:
         user = self.bot_user if user_id == self.me["id"] else user_json(user_id)
         anonymous = user_id in self._anonymous.get(chat_id, set())
-        return chat_member_json(user, self._status(chat_id, user_id), is_anonymous=anonymous)
+        status = self._status(chat_id, user_id)
+        rights: dict[str, bool] = {}
+        if status == "administrator" and self._chat(chat_id)["type"] == "channel":
+            rights = channel_admin_rights()
+        rights.update(self._rights.get(chat_id, {}).get(user_id, {}))
+        return chat_member_json(user, status, is_anonymous=anonymous, rights=rights)
 
     def _get_chat(self, params: dict[str, Any]) -> JSON:
         return full_chat_json(self._chat(self._chat_id(params)))

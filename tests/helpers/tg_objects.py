@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 JSON = dict[str, Any]
@@ -96,8 +97,32 @@ def full_chat_json(chat: JSON) -> JSON:
     }
 
 
-def chat_member_json(user: JSON, status: MemberStatus, *, is_anonymous: bool = False) -> JSON:
-    """A ChatMember object with every field its status requires."""
+def chat_member_json(
+    user: JSON,
+    status: MemberStatus,
+    *,
+    is_anonymous: bool = False,
+    rights: Mapping[str, bool] | None = None,
+) -> JSON:
+    """A ChatMember object with every field its status requires.
+
+    rights: fields set over the status's defaults (a channel administrator's
+    can_post_messages, a restricted member's can_send_messages, ...).
+    """
+    member = _member_json(user, status, is_anonymous=is_anonymous)
+    member.update(rights or {})
+    return member
+
+
+def channel_admin_rights(*, can_post_messages: bool = True) -> dict[str, bool]:
+    """The rights only channel administrators have (what a channel's admin JSON adds)."""
+    return {
+        "can_post_messages": can_post_messages,
+        "can_edit_messages": can_post_messages,
+    }
+
+
+def _member_json(user: JSON, status: MemberStatus, *, is_anonymous: bool) -> JSON:
     member: JSON = {"user": user, "status": status}
     if status == "creator":
         member["is_anonymous"] = is_anonymous

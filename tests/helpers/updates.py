@@ -160,12 +160,13 @@ class UpdateFactory:
         *,
         message_text: str = "Pick one",
         reply_markup: Mapping[str, Any] | None = None,
+        chat_type: ChatType | None = None,
     ) -> JSON:
         """A `callback_query` update from a button under the bot's message message_id."""
         message: JSON = {
             "message_id": message_id,
             "from": dict(self._bot_user),
-            "chat": chat_json(chat_id),
+            "chat": chat_json(chat_id, chat_type),
             "date": self._now() - 60,
             "text": message_text,
         }
@@ -207,17 +208,61 @@ class UpdateFactory:
         *,
         user_id: int = DEFAULT_USER_ID,
         chat_type: ChatType | None = None,
+        rights: Mapping[str, bool] | None = None,
+        title: str | None = None,
     ) -> JSON:
-        """A `my_chat_member` update: user_id changed the bot's status in chat_id."""
+        """A `my_chat_member` update: user_id changed the bot's status in chat_id.
+
+        rights: ChatMember fields of the bot's new membership (in a channel, an
+        administrator's can_post_messages; see tg_objects.channel_admin_rights).
+        """
         if chat_type == "private" or (chat_type is None and chat_id > 0):
             actor = user_json(chat_id)  # in private chats only the user can block the bot
         else:
             actor = user_json(user_id)
         payload: JSON = {
-            "chat": chat_json(chat_id, chat_type),
+            "chat": chat_json(chat_id, chat_type, title=title),
             "from": actor,
             "date": self._now(),
             "old_chat_member": chat_member_json(dict(self._bot_user), old_status),
-            "new_chat_member": chat_member_json(dict(self._bot_user), new_status),
+            "new_chat_member": chat_member_json(dict(self._bot_user), new_status, rights=rights),
         }
         return self._update("my_chat_member", payload)
+
+    def channel_post_update(self, text: str, chat: Mapping[str, Any]) -> JSON:
+        """A `channel_post`: no `from`, the channel itself is the sender_chat."""
+        post: JSON = {
+            "message_id": self._next_message_id(int(chat["id"])),
+            "sender_chat": dict(chat),
+            "chat": dict(chat),
+            "date": self._now(),
+            "text": text,
+        }
+        found = command_entities(text)
+        if found:
+            post["entities"] = found
+        return self._update("channel_post", post)
+
+    def chat_shared_update(
+        self,
+        shared_chat_id: int,
+        *,
+        user_id: int = DEFAULT_USER_ID,
+        request_id: int = 1,
+        title: str | None = None,
+        username: str | None = None,
+    ) -> JSON:
+        """The service message a KeyboardButtonRequestChat sends when the user picks a chat."""
+        shared: JSON = {"request_id": request_id, "chat_id": shared_chat_id}
+        if title is not None:
+            shared["title"] = title
+        if username is not None:
+            shared["username"] = username
+        message: JSON = {
+            "message_id": self._next_message_id(user_id),
+            "from": user_json(user_id),
+            "chat": chat_json(user_id, "private"),
+            "date": self._now(),
+            "chat_shared": shared,
+        }
+        return self._update("message", message)

@@ -1,0 +1,300 @@
+"""Channels (and groups) managed from a private chat, and commands posted in a channel.
+
+A subscription command acts on a *target*: the chat it was sent in, or, from a private chat,
+the channel or group named first (``/subscribe @mychannel iran``). A remote target is used
+only when Telegram says, at that moment, that the user administers it (creator, or an
+administrator who may post in a channel) and that the bot may post there.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from html import escape
+from typing import cast
+
+from telegram import (
+    Chat,
+    ChatAdministratorRights,
+    ChatFullInfo,
+    ChatMember,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    KeyboardButtonRequestChat,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ExtBot, JobQueue
+
+from handlers.context import NewsContext
+from handlers.render_alerts import render_channels
+from services.alerts.channels import PostingChange
+from services.alerts.subscriptions import ChatRef
+
+log = logging.getLogger(__name__)
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+# A channel's answers to commands disappear after this long: its readers see no chatter.
+ANSWER_SECONDS = 60
+_USERNAME = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}")
+# Group, supergroup and channel ids are negative; "-2024" stays an excluded keyword.
+_CHAT_ID = re.compile(r"-\d{6,18}")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The chat a command acts on, and the command's arguments after the chat's name."""
+
+    chat: ChatRef
+    args: list[str]
+    topic: int
+    # True once the sender's right to change the target is settled (private chat, channel
+    # post, a remote chat Telegram vouched for); group senders are checked by the caller.
+    verified: bool
+    # Managed from a private chat: answers go there, alerts to the target.
+    remote: bool = False
+    username: str | None = None
+
+    @property
+    def where(self) -> str:
+        """How answers name the target (HTML)."""
+        if not self.remote:
+            return "this chat"
+        return f"<b>{escape(display_name(self.chat.title, self.username, self.chat.id))}</b>"
+
+    @property
+    def handle(self) -> str:
+        """What to type to name the target again in a command ("" for the chat itself)."""
+        if not self.remote:
+            return ""
+        return (f"@{self.username}" if self.username else str(self.chat.id)) + " "
+
+
+def display_name(title: str | None, username: str | None, chat_id: int) -> str:
+    return title or (f"@{username}" if username else str(chat_id))
+
+
+def named_chat(argument: str) -> str | int | None:
+    """The chat an argument names (``@username`` or a negative id), or None."""
+    if _USERNAME.fullmatch(argument):
+        return argument
+    if _CHAT_ID.fullmatch(argument):
+        return int(argument)
+    return None
+
+
+def user_may_manage(kind: str, member: ChatMember) -> bool:
+    """The creator, or an administrator (who may post, in a channel)."""
+    if member.status == ChatMemberStatus.OWNER:
+        return True
+    if member.status != ChatMemberStatus.ADMINISTRATOR:
+        return False
+    return kind != Chat.CHANNEL or bool(getattr(member, "can_post_messages", False))
+
+
+def bot_may_post(kind: str, member: ChatMember) -> bool:
+    """Whether the bot, as this member, can send messages to the chat."""
+    if kind == Chat.CHANNEL:
+        return member.status == ChatMemberStatus.ADMINISTRATOR and bool(
+            getattr(member, "can_post_messages", False)
+        )
+    if member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER):
+        return True
+    return member.status == ChatMemberStatus.RESTRICTED and bool(
+        getattr(member, "is_member", False) and getattr(member, "can_send_messages", False)
+    )
+
+
+async def check_rights(bot: ExtBot[None], name: str | int, user_id: int) -> ChatFullInfo | str:
+    """The chat, if the user manages it and the bot may post there; else a refusal (HTML)."""
+    shown = escape(str(name))
+    try:
+        chat = await bot.get_chat(name)
+    except TelegramError:
+        return (
+            f"I can't find {shown}. Add me to it first (in a channel: as an administrator "
+            "who may post messages), then try again."
+        )
+    if chat.type == Chat.PRIVATE:
+        return f"{shown} is not a channel or a group."
+    title = escape(display_name(chat.title, chat.username, chat.id))
+    try:
+        member = await bot.get_chat_member(chat.id, user_id)
+        mine = await bot.get_chat_member(chat.id, bot.id)
+    except TelegramError:
+        return f"I can't check who administers <b>{title}</b>: make me an administrator there."
+    if not user_may_manage(chat.type, member):
+        rights = "who may post messages " if chat.type == Chat.CHANNEL else ""
+        return f"Only an administrator of <b>{title}</b> {rights}can manage its subscriptions."
+    if not bot_may_post(chat.type, mine):
+        return (
+            f"I can't post in <b>{title}</b>. Make me an administrator with the right to "
+            "post messages there, then try again."
+        )
+    return chat
+
+
+def chat_ref_of(chat: Chat | ChatFullInfo) -> ChatRef:
+    return ChatRef(chat.id, chat.type, chat.title or chat.username)
+
+
+async def resolve_target(update: Update, context: NewsContext, topic: int) -> Target | None:
+    """The target of a subscription command; None when refused (the sender was told)."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return None
+    args = list(context.args or [])
+    if chat.type == Chat.CHANNEL:
+        # Only the channel's administrators who may post can post as the channel.
+        return Target(chat_ref_of(chat), args, 0, verified=True)
+    name = named_chat(args[0]) if args and chat.type == Chat.PRIVATE else None
+    if name is None:
+        return Target(chat_ref_of(chat), args, topic, verified=chat.type == Chat.PRIVATE)
+    user = update.effective_user
+    if user is None:
+        return None
+    checked = await check_rights(context.bot, name, user.id)
+    if isinstance(checked, str):
+        await message.reply_html(checked, do_quote=False)
+        return None
+    ref = chat_ref_of(checked)
+    await context.services.channels.manage(ref, user.id, checked.username)
+    return Target(ref, args[1:], 0, verified=True, remote=True, username=checked.username)
+
+
+async def answer(
+    update: Update, context: NewsContext, text: str, *, reply_markup: Markup | None = None
+) -> None:
+    """Answer a command (HTML); in a channel, tidy up: the command post and, later, this."""
+    message = update.effective_message
+    if message is None:
+        return
+    sent = await message.reply_html(
+        text,
+        do_quote=False,
+        reply_markup=reply_markup,
+    )
+    if update.channel_post is not None:
+        await _tidy_channel(context, message, sent)
+
+
+async def _tidy_channel(context: NewsContext, command: Message, answer: Message) -> None:
+    try:
+        await command.delete()
+    except TelegramError as error:  # the bot may post but not delete others' posts
+        log.info("could not delete a command post in channel %s: %s", command.chat_id, error)
+    jobs = cast("JobQueue[NewsContext] | None", context.job_queue)
+    if jobs is not None:
+        jobs.run_once(
+            _delete_answer,
+            ANSWER_SECONDS,
+            data=(answer.chat_id, answer.message_id),
+            name=f"delete-answer:{answer.chat_id}:{answer.message_id}",
+        )
+
+
+async def _delete_answer(context: NewsContext) -> None:
+    job = context.job
+    if job is None or not isinstance(job.data, tuple):
+        return
+    chat_id, message_id = job.data
+    try:
+        await context.bot.delete_message(chat_id, message_id)
+    except TelegramError as error:  # already deleted by someone, or the bot was removed
+        log.info("could not delete an answer in channel %s: %s", chat_id, error)
+
+
+async def tell_connector(context: NewsContext, change: PostingChange, *, lost: bool) -> None:
+    """Tell the person who connected a chat that its alerts paused or resumed."""
+    title = escape(display_name(change.title, None, change.chat_id))
+    count = f"{change.subscriptions} subscription{'s' if change.subscriptions != 1 else ''}"
+    if lost:
+        text = (
+            f"⏸ I can no longer post in <b>{title}</b>, so its {count} are paused. "
+            "Make me an administrator who may post messages there again and they resume."
+        )
+    else:
+        text = f"▶️ I may post in <b>{title}</b> again: its {count} are back on."
+    try:
+        await context.bot.send_message(change.connected_by, text, parse_mode=ParseMode.HTML)
+    except TelegramError as error:  # they blocked the bot, or never started it
+        log.info("could not tell user %s about chat %s: %s", change.connected_by, title, error)
+
+
+# -- /channels and "Connect a channel" -----------------------------------------------------------
+
+CONNECT_REQUEST_ID = 1
+CONNECT_LABEL = "Connect a channel"
+_POST_RIGHTS = ChatAdministratorRights(
+    is_anonymous=False,
+    can_manage_chat=False,
+    can_delete_messages=False,
+    can_manage_video_chats=False,
+    can_restrict_members=False,
+    can_promote_members=False,
+    can_change_info=False,
+    can_invite_users=False,
+    can_post_stories=False,
+    can_edit_stories=False,
+    can_delete_stories=False,
+    can_post_messages=True,
+)
+
+
+def connect_keyboard() -> ReplyKeyboardMarkup:
+    """A button that lets the user pick a channel they may post in, adding the bot to it."""
+    button = KeyboardButton(
+        CONNECT_LABEL,
+        request_chat=KeyboardButtonRequestChat(
+            request_id=CONNECT_REQUEST_ID,
+            chat_is_channel=True,
+            user_administrator_rights=_POST_RIGHTS,
+            bot_administrator_rights=_POST_RIGHTS,
+            request_title=True,
+            request_username=True,
+        ),
+    )
+    return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+
+
+async def cmd_channels(update: Update, context: NewsContext) -> None:
+    """The channels this user manages through the bot, and a button to connect another."""
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or chat is None:
+        return
+    if user is None or chat.type != Chat.PRIVATE:
+        await answer(update, context, "Send /channels to me in a private chat.")
+        return
+    managed = await context.services.channels.managed_by(user.id)
+    await message.reply_html(
+        render_channels(managed), reply_markup=connect_keyboard(), do_quote=False
+    )
+
+
+async def on_chat_shared(update: Update, context: NewsContext) -> None:
+    """The user picked a channel with "Connect a channel": it is manageable at once."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or message.chat_shared is None:
+        return
+    shared = message.chat_shared
+    if shared.request_id != CONNECT_REQUEST_ID:
+        return
+    checked = await check_rights(context.bot, shared.chat_id, user.id)
+    if isinstance(checked, str):
+        await message.reply_html(checked, reply_markup=ReplyKeyboardRemove(), do_quote=False)
+        return
+    await context.services.channels.manage(chat_ref_of(checked), user.id, checked.username)
+    handle = f"@{checked.username}" if checked.username else str(checked.id)
+    title = escape(display_name(checked.title, checked.username, checked.id))
+    await message.reply_html(
+        f"✅ <b>{title}</b> is connected. Subscribe it with "
+        f"<code>/subscribe {escape(handle)} words</code>; see it with /channels.",
+        reply_markup=ReplyKeyboardRemove(),
+        do_quote=False,
+    )
