@@ -20,9 +20,11 @@ from telegram.request import BaseRequest, RequestData
 from bot.app import LOG_CONTEXT_GROUP
 from bot.settings import Secret, Settings, SettingsError
 from bot.webhook import ALLOWED_UPDATES, BotServer
+from services.alerts.matcher import CURSOR as MATCHER_CURSOR
+from services.alerts.matcher import NEW_CURSOR
 from services.parsing import RawArticle
 from storage.db import create_engine, create_session_factory
-from storage.models import OutboxMessage
+from storage.models import Cursor, OutboxMessage
 from tests.conftest import FixedClock
 from tests.helpers.botapi import FakeBotApi
 from tests.helpers.fake_request import FakeRequest, split_bot_url
@@ -299,6 +301,22 @@ async def test_a_port_in_use_is_a_clear_refusal(tmp_path: Path, api: FakeBotApi)
     assert api.calls_to("setWebhook") == []
 
 
+async def matcher_started(database_url: str, within: float = 30.0) -> None:
+    engine = create_engine(database_url)
+    try:
+        for _ in range(int(within / 0.05)):
+            async with create_session_factory(engine)() as session:
+                position = await session.scalar(
+                    select(Cursor.position).where(Cursor.name == MATCHER_CURSOR)
+                )
+            if position is not None and position != NEW_CURSOR:
+                return
+            await asyncio.sleep(0.05)
+    finally:
+        await engine.dispose()
+    raise AssertionError(f"the alert matcher did not start within {within} s")
+
+
 async def test_stop_finishes_the_alert_in_flight(
     tmp_path: Path, api: FakeBotApi, request_: HeldRequest, clock: FixedClock
 ) -> None:
@@ -308,6 +326,9 @@ async def test_stop_finishes_the_alert_in_flight(
     assert await delivery(bot).deliver([subscribe]) == {subscribe["update_id"]: 200}
     services = bot.application.bot_data.services
     assert services is not None
+    # A new installation alerts about articles stored after its matcher's first look: wait
+    # for that look, or the article below may be taken for part of the existing archive.
+    await matcher_started(bot_db(tmp_path))
     request_.hold()
     article = RawArticle("Harbour reopens after storm", "Ships sail again. Crews cheer.")
     await services.ingest.ingest([(article, "test")])
