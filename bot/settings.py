@@ -111,14 +111,14 @@ class Settings:
             telegram_timeout=_parse_seconds(env.get("TELEGRAM_TIMEOUT", ""), "TELEGRAM_TIMEOUT"),
             alerts_in_bot=_parse_bool(env.get("ALERTS_IN_BOT", "true"), "ALERTS_IN_BOT"),
             alert_rate_per_second=_parse_rate(env.get("ALERT_RATE_PER_SECOND", "29"), paid),
-            alert_max_in_flight=_parse_in_flight(env.get("ALERT_MAX_IN_FLIGHT", "12")),
+            alert_max_in_flight=_whole_number(env, "ALERT_MAX_IN_FLIGHT", 1, MAX_IN_FLIGHT, 12),
             alert_paid_broadcast=paid,
             feed_allowed_hosts=frozenset(
                 h.strip().lower() for h in env.get("FEED_ALLOWED_HOSTS", "").split(",") if h.strip()
             ),
-            feed_concurrency=_parse_concurrency(env.get("FEED_CONCURRENCY", "").strip() or "64"),
-            feed_parse_processes=_parse_processes(
-                env.get("FEED_PARSE_PROCESSES", "").strip() or "0"
+            feed_concurrency=_whole_number(env, "FEED_CONCURRENCY", 1, MAX_FEED_CONCURRENCY, 64),
+            feed_parse_processes=_whole_number(
+                env, "FEED_PARSE_PROCESSES", 0, MAX_FEED_PARSE_PROCESSES, 0
             ),
             command_burst=int(_parse_number(env.get("COMMAND_BURST", "2"), "COMMAND_BURST")),
             command_interval_seconds=_parse_number(
@@ -229,44 +229,13 @@ def _parse_seconds(raw: str, name: str, default: float = 5.0) -> float:
 MAX_FEED_CONCURRENCY = 1000
 
 
-def _parse_concurrency(raw: str) -> int:
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_FEED_CONCURRENCY:
-        raise SettingsError(
-            f"FEED_CONCURRENCY must be a whole number from 1 to {MAX_FEED_CONCURRENCY}, not {raw!r}"
-        )
-    return value
-
-
 MAX_FEED_PARSE_PROCESSES = 32
 
 
-def _parse_processes(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= MAX_FEED_PARSE_PROCESSES:
-        raise SettingsError(
-            f"FEED_PARSE_PROCESSES must be a whole number from 0 to {MAX_FEED_PARSE_PROCESSES}, "
-            f"not {raw!r}"
-        )
-    return value
-
-
-def _parse_in_flight(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_IN_FLIGHT:
-        raise SettingsError(
-            f"ALERT_MAX_IN_FLIGHT must be a whole number from 1 to {MAX_IN_FLIGHT}, not {raw!r}"
-        )
-    return value
+def _whole_number(env: Mapping[str, str], name: str, low: int, high: int, default: int) -> int:
+    """A bounded whole-number setting; unset or blank means the default."""
+    value = _parse_int(env.get(name, ""), name, low, high, default)
+    return default if value is None else value
 
 
 def _parse_number(raw: str, name: str) -> float:
