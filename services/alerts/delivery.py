@@ -1,10 +1,13 @@
 """The sending loop: outbox rows out to Telegram within its flood limits, none lost.
 
 Several sends are in flight at once (Telegram is a round trip away; one at a time gives 9 a
-second at 100 ms), never two to one chat. Each alert is recorded "sending" just before its
+second at 100 ms), never two to one chat. Each alert is recorded "sending" before its
 request and settled after the answer, so after a crash exactly the alerts that may have
 arrived are known; those, and any send whose answer never came or could not be read, go
-once more at most.
+once more at most. At paid-broadcast rates the commits are shared: a group of the next sends
+(``group_size``, about 50 ms of them) is recorded "sending" in one transaction just before
+their requests, and the answers that came in while one transaction was being written are
+settled together in the next.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.alerts.batch import Job, prepare
+from services.alerts.grouped import GroupCommit
 from services.alerts.ratelimit import SendWindow, TokenBucket
 from services.alerts.stats import DeliveryStats
 from services.articles import ArticleView
@@ -54,6 +58,15 @@ class Outcome(Enum):
     TRANSIENT = "transient"  # not sent (no connection, Telegram answered 5xx): try again later
     MAYBE_SENT = "maybe_sent"  # timed out or unreadable answer: it may have arrived
     PERMANENT = "permanent"  # Telegram refused this message for good
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A job Telegram accepted, waiting for its "sent" to be committed with others."""
+
+    ids: list[int]
+    chat_id: int
+    kind: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +106,7 @@ class DeliveryWorker:
         rate: TokenBucket,
         window: SendWindow | None = None,
         max_in_flight: int = 1,
+        group_size: int = 1,
         # Longer than any one send can take (three requests of up to 40 s each): a lease
         # that runs out under a live request would let its alert go twice.
         lease: timedelta = timedelta(minutes=10),
@@ -102,8 +116,8 @@ class DeliveryWorker:
         monotonic: Callable[[], float] = time.monotonic,
         stats: DeliveryStats | None = None,
     ) -> None:
-        if max_in_flight < 1:
-            raise ValueError("max_in_flight must be at least 1")
+        if max_in_flight < 1 or group_size < 1:
+            raise ValueError("max_in_flight and group_size must be at least 1")
         self._sessions = session_factory
         self._sender = sender
         self._clock = clock
@@ -117,6 +131,8 @@ class DeliveryWorker:
         self._monotonic = monotonic
         self.stats = stats or DeliveryStats(max_in_flight)
         self._slots = asyncio.Semaphore(max_in_flight)
+        self._group_size = group_size
+        self._delivered = GroupCommit(self._record_delivered)
         self._busy: set[int] = set()  # chats with a send of ours in flight
         self._tasks: set[asyncio.Task[int]] = set()
 
@@ -142,7 +158,7 @@ class DeliveryWorker:
                     started = []
                 if self._monotonic() >= next_stats:
                     next_stats = self._monotonic() + STATS_EVERY_SECONDS
-                    log.info("%s", self.stats.summary())
+                    log.info("%s; %s", self.stats.summary(), self._commits())
                 if not started:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self._idle_seconds)
@@ -152,7 +168,11 @@ class DeliveryWorker:
                     await self._release([row for job in await prefetched for row in job.rows])
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-            log.info("%s", self.stats.summary())
+            log.info("%s; %s", self.stats.summary(), self._commits())
+
+    def _commits(self) -> str:
+        shared = self._delivered
+        return f"{shared.items} sent recorded in {shared.writes} commits"
 
     async def deliver_once(self, stop: asyncio.Event | None = None) -> int:
         """Claim one batch of due alerts (one per chat), send it, return how many went."""
@@ -201,28 +221,70 @@ class DeliveryWorker:
         started: list[asyncio.Task[int]] = []
         prefetched: asyncio.Task[list[Job]] | None = None
         full = len(jobs) >= self._batch_size // 2
-        for position, job in enumerate(jobs):
-            if stop is not None and stop.is_set():
-                await self._release([row for j in jobs[position:] for row in j.rows])
-                break
-            if prefetch and full and prefetched is None and position >= len(jobs) // 2:
-                # The chats still waiting in this batch are as good as busy.
-                reserved = self._busy | {j.rows[0].chat_id for j in jobs[position:]}
-                prefetched = asyncio.create_task(self._claim(reserved))
-            await self._slots.acquire()
-            chat_id = job.rows[0].chat_id
-            self._busy.add(chat_id)
-            try:
-                began = await self._pace()
-            except BaseException:
-                self._busy.discard(chat_id)
-                self._slots.release()
-                raise
-            task = asyncio.create_task(self._deliver(job, began), name=f"alert to {chat_id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            started.append(task)
+        marked = 0  # jobs[:marked] are recorded "sending"
+        ahead: asyncio.Task[None] | None = None  # recording the next group meanwhile
+        try:
+            for position, job in enumerate(jobs):
+                if stop is not None and stop.is_set():
+                    break
+                if prefetch and full and prefetched is None and position >= len(jobs) // 2:
+                    # The chats still waiting in this batch are as good as busy.
+                    reserved = self._busy | {j.rows[0].chat_id for j in jobs[position:]}
+                    prefetched = asyncio.create_task(self._claim(reserved))
+                await self._slots.acquire()
+                chat_id = job.rows[0].chat_id
+                self._busy.add(chat_id)
+                began: float | None = None
+                try:
+                    began = await self._pace()
+                    if position == marked:
+                        marked, ahead = await self._mark_group(jobs, marked, ahead)
+                except BaseException:
+                    if self._window is not None and began is not None:
+                        self._window.finish(began)
+                    self._busy.discard(chat_id)
+                    self._slots.release()
+                    raise
+                task = asyncio.create_task(self._deliver(job, began), name=f"alert to {chat_id}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                started.append(task)
+        except Exception:
+            with contextlib.suppress(Exception):
+                await self._put_back(jobs[len(started) :], ahead)
+            raise
+        await self._put_back(jobs[len(started) :], ahead)
         return started, prefetched
+
+    async def _mark_group(
+        self, jobs: list[Job], start: int, ahead: asyncio.Task[None] | None
+    ) -> tuple[int, asyncio.Task[None] | None]:
+        """Record the group of jobs from ``start`` "sending" (or wait for ``ahead`` to have),
+        and begin recording the group after it while this one's requests go out."""
+        end = min(len(jobs), start + self._group_size)
+        if ahead is not None:
+            await ahead
+        else:
+            await self._mark(jobs[start:end])
+        if self._group_size == 1 or end == len(jobs):
+            # One at a time (Telegram's own rate), nothing is recorded before its turn.
+            return end, None
+        following = jobs[end : end + self._group_size]
+        return end, asyncio.create_task(self._mark(following), name="alerts sending")
+
+    async def _mark(self, jobs: Sequence[Job]) -> None:
+        async with self._sessions.begin() as session:
+            await OutboxRepository(session).mark_sending(
+                [i for job in jobs for i in job.ids], self._worker_id, self._clock() + self._lease
+            )
+
+    async def _put_back(self, jobs: Sequence[Job], ahead: asyncio.Task[None] | None) -> None:
+        """Jobs not started (stopped, or the database failed): due again, not "sending"."""
+        if ahead is not None:  # finished first, or its write could land after ours
+            with contextlib.suppress(Exception):
+                await ahead
+        if jobs:
+            await self._release([row for job in jobs for row in job.rows])
 
     async def _pace(self) -> float:
         """Wait for the overall rate; returns the moment the send starts (for the window)."""
@@ -242,18 +304,14 @@ class DeliveryWorker:
         first = job.rows[0]
         chat_id, topic, kind = first.chat_id, first.topic, job.kind
         result: SendResult | None = None
-        requested = False  # the window counts the send from here
         try:
-            async with self._sessions.begin() as session:
-                await OutboxRepository(session).mark_sending(
-                    job.ids, self._worker_id, self._clock() + self._lease
-                )
-            requested = True
             result, chat_id, topic, kind = await self._request(job, began)
+            if result.outcome is Outcome.SENT and topic == first.topic:
+                # Recorded with the other answers that come in meanwhile, in one commit.
+                await self._delivered.add(Delivered(job.ids, chat_id, kind))
+                return 1
             return await self._record(job, result, chat_id, topic, kind)
         except Exception as error:
-            if self._window is not None and not requested:
-                self._window.finish(began)
             if result is None:
                 # Not one of the outcomes a sender reports: a failed attempt like a network
                 # error, retried with backoff until attempts run out. (The Telegram sender
@@ -303,7 +361,9 @@ class DeliveryWorker:
         error: Exception,
     ) -> None:
         last = job.rows[0].attempts + 1 >= self._max_attempts
-        if last:
+        if result.outcome is Outcome.SENT:
+            pass  # it went; only recording that failed (tried once more below)
+        elif last:
             log.error("alert to chat %s failed for good", chat_id, exc_info=error)
         else:
             log.info("alert to chat %s failed (%s); trying again later", chat_id, result.detail)
@@ -373,6 +433,20 @@ class DeliveryWorker:
                     log.warning("alert to chat %s failed for good: %s", chat_id, result.detail)
                 await outbox.finish(ids, FAILED, now, result.detail)
         return 0
+
+    async def _record_delivered(self, delivered: Sequence[Delivered]) -> None:
+        """Settle the sent jobs that came in together, in one transaction."""
+        now = self._clock()
+        chats_by_spacing: dict[timedelta, list[int]] = {}
+        for job in delivered:
+            chats_by_spacing.setdefault(spacing(job.kind), []).append(job.chat_id)
+        async with self._sessions.begin() as session:
+            await OutboxRepository(session).finish(
+                [i for job in delivered for i in job.ids], SENT, now
+            )
+            chats = ChatRepository(session)
+            for gap, chat_ids in chats_by_spacing.items():
+                await chats.set_next_send_many(chat_ids, now + gap)
 
     async def _migrate(self, old_id: int, new_id: int) -> None:
         async with self._sessions.begin() as session:
