@@ -15,8 +15,9 @@ log = logging.getLogger(__name__)
 
 
 class BotApiRequest(HTTPXRequest):
-    """HTTPXRequest, but an answer that is not JSON is one warning line, not a traceback:
-    the caller treats it as "may have been delivered" and says so itself."""
+    """HTTPXRequest, but an answer that is not JSON is no traceback in the log: the caller
+    treats it as "may have been delivered" and says so itself, in one line (the error
+    handler for replies, the alert sender for alerts)."""
 
     __slots__ = ()
 
@@ -25,6 +26,6 @@ class BotApiRequest(HTTPXRequest):
         try:
             parsed: dict[str, Any] = json.loads(payload.decode("utf-8", "replace"))
         except ValueError:
-            log.warning("the Bot API answered %d bytes that are not JSON", len(payload))
+            log.debug("the Bot API answered %d bytes that are not JSON", len(payload))
             raise TelegramError(INVALID_RESPONSE) from None
         return parsed

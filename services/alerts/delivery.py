@@ -425,6 +425,12 @@ class DeliveryWorker:
                         chat_id,
                         result.detail,
                     )
+                elif not logged:
+                    log.info(
+                        "alert to chat %s may have arrived (%s); it goes once more at most",
+                        chat_id,
+                        result.detail,
+                    )
             elif outcome is Outcome.TRANSIENT and not last_attempt:
                 due = now + retry_delay(first.attempts)
                 await outbox.defer(ids, due, result.detail, count_attempt=True)
