@@ -36,20 +36,22 @@ async def test_a_pool_never_holds_more_than_its_share() -> None:
     api.set_latency(0.05)
     transport = SpreadTransport(16, per_pool=8)
     peaks = [0, 0]
-    async with FakeBotApiServer(api) as server:
-        async with Bot(
+    async with (
+        FakeBotApiServer(api) as server,
+        Bot(
             TOKEN,
             base_url=server.base_url,
             request=BotApiRequest(16, httpx_kwargs={"transport": transport}),
-        ) as bot:
+        ) as bot,
+    ):
 
-            async def send(chat: int) -> None:
-                task = asyncio.create_task(bot.send_message(chat, "hi"))
-                while not task.done():
-                    if busy := transport.in_flight:
-                        peaks[:] = [max(p, b) for p, b in zip(peaks, busy, strict=True)]
-                    await asyncio.sleep(0.005)
-                await task
+        async def send(chat: int) -> None:
+            task = asyncio.create_task(bot.send_message(chat, "hi"))
+            while not task.done():
+                if busy := transport.in_flight:
+                    peaks[:] = [max(p, b) for p, b in zip(peaks, busy, strict=True)]
+                await asyncio.sleep(0.005)
+            await task
 
-            await asyncio.gather(*(send(chat) for chat in range(1, 17)))
+        await asyncio.gather(*(send(chat) for chat in range(1, 17)))
     assert peaks == [8, 8]
