@@ -281,7 +281,9 @@ class DeliveryWorker:
             finally:
                 self.stats.request_finished(self._monotonic() - asked, outcome)
                 if self._window is not None:
-                    self._window.finish(began)
+                    # Its round trip from when the request left: the "sending" commit before
+                    # it is not network time (see SendWindow.finish).
+                    self._window.finish(began, asked)
             if result.outcome is Outcome.MIGRATED and result.new_chat_id is not None:
                 await self._migrate(chat_id, result.new_chat_id)
                 chat_id, kind = result.new_chat_id, "supergroup"

@@ -112,11 +112,18 @@ class SendWindow:
             else:  # every slot is in flight: check again shortly
                 await self._sleep(self._span / self._limit)
 
-    def finish(self, started: float) -> None:
-        """The send that ``start`` returned ``started`` for got its answer (any kind) now."""
+    def finish(self, started: float, left: float | None = None) -> None:
+        """The send that ``start`` returned ``started`` for got its answer (any kind) now;
+        ``left``: when its request actually left, if later (after the sender's commit).
+
+        The round trip is measured from ``left``: from ``started`` it would include the
+        commit, and while every commit is slow (a busy database, just after a restart) the
+        quickest "round trip" would exceed the network's and too much would be taken off;
+        once commits are quick again, a second would hold more than ``limit`` arrivals.
+        """
         now = self._clock()
         self._in_flight = max(0, self._in_flight - 1)
-        self._round_trips.append(max(0.0, now - started))
+        self._round_trips.append(max(0.0, now - max(started, left or started)))
         # Until a few round trips are known, their floor is not: nothing is taken off.
         floor = min(self._round_trips) if len(self._round_trips) >= MIN_ROUND_TRIPS else 0.0
         heapq.heappush(self._until, now + self._span - max(0.0, floor - self._margin))
