@@ -22,7 +22,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.alerts.batch import Job, prepare
-from services.alerts.ratelimit import SendWindow, TokenBucket
+from services.alerts.ratelimit import CHAT_MEMORY_SECONDS, SendWindow, TokenBucket, chat_wait
 from services.alerts.stats import DeliveryStats
 from services.articles import ArticleView
 from storage.alerts import (
@@ -34,6 +34,7 @@ from storage.alerts import (
     OutboxRepository,
     SubscriptionRepository,
 )
+from storage.chat_sends import ChatSendRepository
 from storage.db import OutageLog, describe, storage_fault
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,10 @@ class DeliveryWorker:
             if not expired_only:
                 chat_ids.update(await outbox.release_all_claims())
             await ChatRepository(session).hold_back(chat_ids, lambda kind: now + spacing(kind))
+            # No per-chat limit counts further back (the record keeps what went lately).
+            await ChatSendRepository(session).forget(
+                now - timedelta(seconds=2 * CHAT_MEMORY_SECONDS)
+            )
         return sorted(chat_ids)
 
     async def _claim(self, busy: set[int]) -> list[Job]:
@@ -244,16 +249,16 @@ class DeliveryWorker:
         result: SendResult | None = None
         requested = False  # the window counts the send from here
         try:
-            async with self._sessions.begin() as session:
-                await OutboxRepository(session).mark_sending(
-                    job.ids, self._worker_id, self._clock() + self._lease
-                )
+            if await self._mark_sending(job, chat_id):
+                if self._window is not None:
+                    self._window.cancel()
+                return 0
             requested = True
             result, chat_id, topic, kind = await self._request(job, began)
             return await self._record(job, result, chat_id, topic, kind)
         except Exception as error:
             if self._window is not None and not requested:
-                self._window.finish(began)
+                self._window.cancel()
             if result is None:
                 # Not one of the outcomes a sender reports: a failed attempt like a network
                 # error, retried with backoff until attempts run out. (The Telegram sender
@@ -265,6 +270,29 @@ class DeliveryWorker:
             self._busy.discard(first.chat_id)
             self._busy.discard(chat_id)
             self._slots.release()
+
+    async def _mark_sending(self, job: Job, chat_id: int) -> bool:
+        """Record the job "sending", and its message in the chat's shared record, unless
+        what went to the chat lately (replies from any process, the alerts of a sender that
+        died mid-request) leaves no room now: then the chat is held back until there is, and
+        the job goes back to the queue. Returns whether it was held back."""
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            sends = ChatSendRepository(session)
+            recent = await sends.since([chat_id], now - timedelta(seconds=CHAT_MEMORY_SECONDS))
+            stamps = [moment.timestamp() for moment in recent.get(chat_id, [])]
+            wait = chat_wait(chat_id, stamps, now.timestamp())
+            if wait > 0:
+                await OutboxRepository(session).defer(job.ids, now, None, count_attempt=False)
+                until = now + timedelta(seconds=wait)
+                await ChatRepository(session).hold_back([chat_id], lambda _kind: until)
+                log.debug("alert to chat %s held back %.2f s by its per-chat limits", chat_id, wait)
+                return True
+            await OutboxRepository(session).mark_sending(
+                job.ids, self._worker_id, now + self._lease
+            )
+            await sends.record(chat_id, now)
+        return False
 
     async def _request(self, job: Job, began: float) -> tuple[SendResult, int, int, str]:
         first = job.rows[0]
