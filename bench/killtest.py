@@ -59,6 +59,10 @@ class RoundResult:
     wall: float
     early: bool = False  # killed during start-up or matching, before this round's sends
     in_flight_at_kill: int = 0  # alerts the killed worker had recorded as "sending"
+    # Repeated alerts that were NOT "sending" at the kill: each would be a bug.
+    repeated_not_in_flight: int = 0
+    # Of the "sending" alerts, how many had reached the stand-in when the kill came.
+    arrived_in_flight: int = 0
 
 
 class Bench:
@@ -128,7 +132,9 @@ class Bench:
         sent_before = 0
         restart_first: float | None = None
         early = False
-        in_flight = 0
+        in_flight: set[tuple[int, str]] = set()
+        arrived: set[tuple[int, str]] = set()
+        killed_at = restarted = 0.0
         if mode != "none":
             early = mode == "kill" and self.rng.random() < EARLY_KILL_SHARE
             target = self.rng.randint(1, max(1, len(expected) - 1))
@@ -140,12 +146,14 @@ class Bench:
                 )
                 await asyncio.sleep(self.rng.uniform(0, 0.04))  # sometimes mid-request
             worker.signal(signal.SIGKILL if mode == "kill" else signal.SIGTERM)
-            signalled = time.time()
+            signalled = killed_at = time.time()
             code = worker.wait(60)
             exited = time.time()
             await asyncio.sleep(self.api.latency_for("sendMessage"))  # requests on the way land
-            sent_before = len(self.round_deliveries(prefix))
-            in_flight = sum(1 for s in (await self.outbox(prefix)).values() if s == "sending")
+            before_restart = self.round_deliveries(prefix)
+            sent_before = len(before_restart)
+            in_flight = {k for k, s in (await self.outbox(prefix)).items() if s == "sending"}
+            arrived = {(d.chat_id, d.article) for d in before_restart} & in_flight
             if mode == "term":
                 await self.check_clean_stop(prefix, code, signalled, exited)
             worker = self.worker()
@@ -163,7 +171,10 @@ class Bench:
             after = [d.at for d in delivered if d.at >= restarted]
             restart_first = min(after) - restarted if after else None
         counts = Counter((d.chat_id, d.article) for d in delivered)
+        repeated = {pair for pair, n in counts.items() if n > 1}
         outbox = await self.outbox(prefix)
+        if mode == "kill":
+            self.explain_429s(prefix, killed_at, restarted, in_flight)
         mismatch = len(expected ^ set(outbox)) + sum(1 for s in outbox.values() if s != "sent")
         return RoundResult(
             len(expected),
@@ -175,8 +186,31 @@ class Bench:
             self.api.rate_limited - limited_before,
             wall,
             early,
-            in_flight,
+            len(in_flight),
+            len(repeated - in_flight),
+            len(arrived),
         )
+
+    def explain_429s(
+        self, prefix: str, killed: float, restarted: float, in_flight: set[tuple[int, str]]
+    ) -> None:
+        """Each 429 of a killed round: when it came, and what its chat had had before."""
+        self.log.update()
+        chats_in_flight = {chat for chat, _ in in_flight}
+        for refused in (d for d in self.log.all if d.status == 429 and d.at >= killed - 120):
+            if not refused.article.startswith(prefix):
+                continue
+            ok = [d for d in self.log.all if d.ok and d.chat_id == refused.chat_id]
+            earlier = [d.at - refused.at for d in ok if refused.at - 61 < d.at <= refused.at]
+            busy = sum(1 for d in self.log.all if d.ok and refused.at - 1 < d.at <= refused.at)
+            print(
+                f"  429 for chat {refused.chat_id} ({refused.article}) "
+                f"{refused.at - killed:+.2f} s from the kill, {refused.at - restarted:+.2f} s "
+                f"from the restart; chat in flight at the kill: "
+                f"{refused.chat_id in chats_in_flight}; its accepted sends in the 61 s before: "
+                f"{len(earlier)} at {', '.join(f'{t:+.2f}' for t in earlier[-4:])}; "
+                f"{busy} accepted overall in the second before"
+            )
 
     async def check_clean_stop(
         self, prefix: str, code: int, signalled: float, exited: float
@@ -271,8 +305,10 @@ class Bench:
             when = "early, " if result.early else ""
             print(
                 f"kill {len(results):2d}: {when}after {result.sent_before_kill:3d}/"
-                f"{result.expected} sends, {result.in_flight_at_kill} in flight; lost "
-                f"{result.lost}, repeated {result.duplicated}, outbox mismatch "
+                f"{result.expected} sends, {result.in_flight_at_kill} in flight "
+                f"({result.arrived_in_flight} of them arrived); lost {result.lost}, repeated "
+                f"{result.duplicated} ({result.repeated_not_in_flight} not in flight), "
+                "outbox mismatch "
                 f"{result.outbox_mismatch}, restart->first send {restart}, "
                 f"429s {result.rate_limited}, {result.wall:.1f} s"
             )
@@ -292,7 +328,9 @@ class Bench:
         lost = sum(r.lost for r in results)
         repeated = sum(r.duplicated for r in results)
         in_flight = [r.in_flight_at_kill for r in results]
-        within = all(r.duplicated <= r.in_flight_at_kill for r in results)
+        within = all(
+            r.duplicated <= r.in_flight_at_kill and not r.repeated_not_in_flight for r in results
+        )
         restarts = [r.restart_to_first_send for r in results if r.restart_to_first_send]
         total = sum(r.expected for r in results)
         print(

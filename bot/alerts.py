@@ -63,8 +63,13 @@ class AlertLoop:
             clock=clock,
             worker_id=f"{socket.gethostname()}:{os.getpid()}",
             # At paid-broadcast rates a tenth of a second of tokens may be saved up (the window
-            # still holds every second to the ceiling); at 30/s, half a token of slack.
-            rate=TokenBucket(rate, burst=max(SEND_BURST, rate / 10)),
+            # still holds every second to the ceiling); at Telegram's 30/s, half a token of
+            # slack, so the bucket alone keeps any second to 30 (2.9 saved-up tokens at 29/s
+            # let a second after a pause, or after a restart, start 31).
+            rate=TokenBucket(
+                rate,
+                burst=SEND_BURST if rate <= TELEGRAM_MESSAGES_PER_SECOND else rate / 10,
+            ),
             window=SendWindow(
                 ceiling if settings.alert_paid_broadcast else TELEGRAM_MESSAGES_PER_SECOND
             ),

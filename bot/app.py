@@ -25,6 +25,7 @@ from handlers.context import BotData, NewsContext
 from handlers.pacing import ChatPacer
 from handlers.sender import TelegramAlertSender
 from handlers.throttle import ThrottleGate
+from services.alerts.replies import ReplyLog
 from services.throttle import CommandThrottle, ThrottlePolicy
 from storage.db import OutageLog
 
@@ -67,6 +68,7 @@ def build_application(
     """
     token = settings.require_token()
     context_types = ContextTypes(context=NewsContext, bot_data=BotData)
+    pacer = ChatPacer()
     builder = (
         ApplicationBuilder()
         .token(token.reveal())
@@ -74,7 +76,7 @@ def build_application(
         # Handlers wait on the database and the index, not the CPU: serve users side by side.
         .concurrent_updates(CONCURRENT_UPDATES)
         # RetryAfter on a reply is waited out; replies and alerts share each chat's limits.
-        .rate_limiter(ChatPacer())
+        .rate_limiter(pacer)
     )
 
     # PTB's own transport, but an answer that is not JSON is one line in the log, not
@@ -124,6 +126,8 @@ def build_application(
             search_timer=monitor.metrics.search_timed if monitor is not None else None,
         )
         opened.append(runtime)
+        # Replies recorded where an alert sender in another process sees them.
+        pacer.attach(ReplyLog(runtime.sessions, clock=clock))
         if monitor is not None:
             monitor.attach(runtime.sessions, runtime.follower.index)
         application.bot_data.services = runtime.services
@@ -184,6 +188,7 @@ def build_application(
     async def post_shutdown(application: NewsApplication) -> None:
         if monitor is not None:
             monitor.detach()
+        await pacer.detach()
         while opened:
             await opened.pop().close()
 

@@ -1,6 +1,10 @@
 """Every Bot API call of the bot passes here (PTB's rate-limiter hook): a reply that Telegram
 answers with RetryAfter is sent again once the wait is over, and each chat's messages,
 replies and alerts alike, are counted together so an alert waits for a reply that just went.
+
+In this process that is ChatWindows; for an alert sender in another process (a worker, or
+another webhook replica leading), each reply is also written to the database's record of
+what went to the chat lately, alongside the request (it never delays the reply).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
@@ -26,6 +30,15 @@ MAX_RETRIES = 2
 MAX_WAIT_SECONDS = 60.0  # a reply Telegram holds back longer than this is given up
 
 
+RECORD_WAIT_SECONDS = 5.0  # on detaching, replies still being recorded get this long
+
+
+class ReplyRecorder(Protocol):
+    def record(self, chat_id: int) -> Coroutine[Any, Any, bool]:
+        """Takes the moment at once; the returned write is awaited in the background."""
+        ...
+
+
 class ChatPacer(BaseRateLimiter[None]):
     def __init__(
         self,
@@ -39,12 +52,46 @@ class ChatPacer(BaseRateLimiter[None]):
         self._sleep = sleep
         self._max_retries = max_retries
         self._max_wait = max_wait
+        self._recorder: ReplyRecorder | None = None
+        self._recording: set[asyncio.Task[None]] = set()
+        self._failing = False  # the last record failed: logged once, not per reply
 
     async def initialize(self) -> None:
         """Nothing to open."""
 
     async def shutdown(self) -> None:
-        """Nothing to close."""
+        """Nothing to close (the recorder is detached before its database closes)."""
+
+    def attach(self, recorder: ReplyRecorder) -> None:
+        """From now on, replies are also recorded for alert senders in other processes."""
+        self._recorder = recorder
+
+    async def detach(self) -> None:
+        """Stop recording replies; the ones under way finish first (for a few seconds)."""
+        self._recorder = None
+        if self._recording:
+            await asyncio.wait(set(self._recording), timeout=RECORD_WAIT_SECONDS)
+
+    def _record_elsewhere(self, chat_id: int) -> None:
+        if self._recorder is None:
+            return
+        task = asyncio.create_task(self._record(self._recorder.record(chat_id)))
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
+
+    async def _record(self, write: Coroutine[Any, Any, bool]) -> None:
+        try:
+            await write
+        except Exception as error:
+            # The reply goes anyway: an alert may then follow it within the chat's limits'
+            # span (at worst, Telegram answers that alert RetryAfter and it is sent later).
+            if not self._failing:
+                log.warning("could not record a reply for the alert sender: %s", error)
+            self._failing = True
+        else:
+            if self._failing:
+                log.info("recording replies for the alert sender works again")
+            self._failing = False
 
     async def process_request(
         self,
@@ -62,6 +109,7 @@ class ChatPacer(BaseRateLimiter[None]):
                 await self._windows.acquire(chat_id)
             else:  # a user waits for this one: it goes now, and counts
                 self._windows.record(chat_id)
+                self._record_elsewhere(chat_id)
         retries = 0
         while True:
             try:

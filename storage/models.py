@@ -149,6 +149,23 @@ class OutboxMessage(Base):
     )
 
 
+class ChatSend(Base):
+    """A message sent to a chat in the last minute or so, by any process: alerts (counted
+    from when their request started) and replies to chats that have subscriptions. The
+    alert sender reads them to keep each chat's limits with everything that went to it."""
+
+    __tablename__ = "chat_sends"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_chat_sends_chat_sent", "chat_id", "sent_at"),
+        Index("ix_chat_sends_sent", "sent_at"),
+    )
+
+
 class Cursor(Base):
     """A named position in the article event log (the alert matcher's watermark)."""
 

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.alerts.batch import Job, prepare
 from services.alerts.grouped import GroupCommit
-from services.alerts.ratelimit import SendWindow, TokenBucket
+from services.alerts.ratelimit import CHAT_MEMORY_SECONDS, SendWindow, TokenBucket, chat_wait
 from services.alerts.stats import DeliveryStats
 from services.articles import ArticleView
 from storage.alerts import (
@@ -38,6 +38,7 @@ from storage.alerts import (
     OutboxRepository,
     SubscriptionRepository,
 )
+from storage.chat_sends import ChatSendRepository
 from storage.db import OutageLog, describe, storage_fault
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,12 @@ class AlertSender(Protocol):
 def spacing(kind: str) -> timedelta:
     """How long a chat of this kind waits between two alerts."""
     return PRIVATE_SPACING if kind == "private" else GROUP_SPACING
+
+
+def _after(now: datetime, seconds: float) -> Callable[[str], datetime]:
+    """``hold_back``'s "until": the same moment for a chat of any kind."""
+    moment = now + timedelta(seconds=seconds)
+    return lambda _kind: moment
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -196,6 +203,10 @@ class DeliveryWorker:
             if not expired_only:
                 chat_ids.update(await outbox.release_all_claims())
             await ChatRepository(session).hold_back(chat_ids, lambda kind: now + spacing(kind))
+            # No per-chat limit counts further back (the record keeps what went lately).
+            await ChatSendRepository(session).forget(
+                now - timedelta(seconds=2 * CHAT_MEMORY_SECONDS)
+            )
         return sorted(chat_ids)
 
     async def _claim(self, busy: set[int]) -> list[Job]:
@@ -221,8 +232,10 @@ class DeliveryWorker:
         started: list[asyncio.Task[int]] = []
         prefetched: asyncio.Task[list[Job]] | None = None
         full = len(jobs) >= self._batch_size // 2
-        marked = 0  # jobs[:marked] are recorded "sending"
-        ahead: asyncio.Task[None] | None = None  # recording the next group meanwhile
+        marked = 0  # jobs[:marked] are recorded "sending" (or were held back)
+        held: set[int] = set()  # jobs (their first row) the chats' shared record held back
+        ahead: asyncio.Task[set[int]] | None = None  # recording the next group meanwhile
+        position = 0  # jobs[position:] have not started
         try:
             for position, job in enumerate(jobs):
                 if stop is not None and stop.is_set():
@@ -238,47 +251,78 @@ class DeliveryWorker:
                 try:
                     began = await self._pace()
                     if position == marked:
-                        marked, ahead = await self._mark_group(jobs, marked, ahead)
+                        marked, ahead = await self._mark_group(jobs, marked, ahead, held)
                 except BaseException:
                     if self._window is not None and began is not None:
-                        self._window.finish(began)
+                        self._window.cancel()
                     self._busy.discard(chat_id)
                     self._slots.release()
                     raise
+                if job.rows[0].id in held:  # back in the queue; its chat waits a little
+                    if self._window is not None:
+                        self._window.cancel()
+                    self._busy.discard(chat_id)
+                    self._slots.release()
+                    continue
                 task = asyncio.create_task(self._deliver(job, began), name=f"alert to {chat_id}")
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 started.append(task)
+            else:
+                position = len(jobs)
         except Exception:
             with contextlib.suppress(Exception):
-                await self._put_back(jobs[len(started) :], ahead)
+                await self._put_back(jobs[position:], ahead)
             raise
-        await self._put_back(jobs[len(started) :], ahead)
+        await self._put_back(jobs[position:], ahead)
         return started, prefetched
 
     async def _mark_group(
-        self, jobs: list[Job], start: int, ahead: asyncio.Task[None] | None
-    ) -> tuple[int, asyncio.Task[None] | None]:
+        self, jobs: list[Job], start: int, ahead: asyncio.Task[set[int]] | None, held: set[int]
+    ) -> tuple[int, asyncio.Task[set[int]] | None]:
         """Record the group of jobs from ``start`` "sending" (or wait for ``ahead`` to have),
-        and begin recording the group after it while this one's requests go out."""
+        adding those held back to ``held``, and begin recording the group after it while this
+        one's requests go out."""
         end = min(len(jobs), start + self._group_size)
-        if ahead is not None:
-            await ahead
-        else:
-            await self._mark(jobs[start:end])
+        held |= await ahead if ahead is not None else await self._mark(jobs[start:end])
         if self._group_size == 1 or end == len(jobs):
             # One at a time (Telegram's own rate), nothing is recorded before its turn.
             return end, None
         following = jobs[end : end + self._group_size]
         return end, asyncio.create_task(self._mark(following), name="alerts sending")
 
-    async def _mark(self, jobs: Sequence[Job]) -> None:
+    async def _mark(self, jobs: Sequence[Job]) -> set[int]:
+        """Record these jobs "sending", and their messages in the chats' shared record, in one
+        transaction; except those whose chat has no room now for what went to it lately
+        (replies from any process, the alerts of a sender that died mid-request): they go
+        back to the queue and their chat is held back until there is. Returns those (their
+        first row's id)."""
+        now = self._clock()
         async with self._sessions.begin() as session:
-            await OutboxRepository(session).mark_sending(
-                [i for job in jobs for i in job.ids], self._worker_id, self._clock() + self._lease
-            )
+            outbox, sends = OutboxRepository(session), ChatSendRepository(session)
+            chat_ids = [job.rows[0].chat_id for job in jobs]
+            recent = await sends.since(chat_ids, now - timedelta(seconds=CHAT_MEMORY_SECONDS))
+            going: list[Job] = []
+            held: set[int] = set()
+            for job in jobs:
+                chat_id = job.rows[0].chat_id
+                stamps = [moment.timestamp() for moment in recent.get(chat_id, [])]
+                wait = chat_wait(chat_id, stamps, now.timestamp())
+                if wait <= 0:
+                    going.append(job)
+                    continue
+                held.add(job.rows[0].id)
+                await outbox.defer(job.ids, now, None, count_attempt=False)
+                await ChatRepository(session).hold_back([chat_id], _after(now, wait))
+                log.debug("alert to chat %s held back %.2f s by its per-chat limits", chat_id, wait)
+            if going:
+                await outbox.mark_sending(
+                    [i for job in going for i in job.ids], self._worker_id, now + self._lease
+                )
+                await sends.record_many([job.rows[0].chat_id for job in going], now)
+        return held
 
-    async def _put_back(self, jobs: Sequence[Job], ahead: asyncio.Task[None] | None) -> None:
+    async def _put_back(self, jobs: Sequence[Job], ahead: asyncio.Task[set[int]] | None) -> None:
         """Jobs not started (stopped, or the database failed): due again, not "sending"."""
         if ahead is not None:  # finished first, or its write could land after ours
             with contextlib.suppress(Exception):
@@ -339,7 +383,9 @@ class DeliveryWorker:
             finally:
                 self.stats.request_finished(self._monotonic() - asked, outcome)
                 if self._window is not None:
-                    self._window.finish(began)
+                    # Its round trip from when the request left: the "sending" commit before
+                    # it is not network time (see SendWindow.finish).
+                    self._window.finish(began, asked)
             if result.outcome is Outcome.MIGRATED and result.new_chat_id is not None:
                 await self._migrate(chat_id, result.new_chat_id)
                 chat_id, kind = result.new_chat_id, "supergroup"

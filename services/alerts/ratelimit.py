@@ -6,7 +6,7 @@ import asyncio
 import heapq
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 # Half a token of slack for the alert sender. A wake-up that comes late (the event loop
 # overshoots a sleep by a millisecond or so) then keeps its credit; with a cap of exactly one
@@ -112,14 +112,42 @@ class SendWindow:
             else:  # every slot is in flight: check again shortly
                 await self._sleep(self._span / self._limit)
 
-    def finish(self, started: float) -> None:
-        """The send that ``start`` returned ``started`` for got its answer (any kind) now."""
+    def cancel(self) -> None:
+        """A send ``start`` made room for did not go after all: its room is free again."""
+        self._in_flight = max(0, self._in_flight - 1)
+
+    def finish(self, started: float, left: float | None = None) -> None:
+        """The send that ``start`` returned ``started`` for got its answer (any kind) now;
+        ``left``: when its request actually left, if later (after the sender's commit).
+
+        The round trip is measured from ``left``: from ``started`` it would include the
+        commit, and while every commit is slow (a busy database, just after a restart) the
+        quickest "round trip" would exceed the network's and too much would be taken off;
+        once commits are quick again, a second would hold more than ``limit`` arrivals.
+        """
         now = self._clock()
         self._in_flight = max(0, self._in_flight - 1)
-        self._round_trips.append(max(0.0, now - started))
+        self._round_trips.append(max(0.0, now - max(started, left or started)))
         # Until a few round trips are known, their floor is not: nothing is taken off.
         floor = min(self._round_trips) if len(self._round_trips) >= MIN_ROUND_TRIPS else 0.0
         heapq.heappush(self._until, now + self._span - max(0.0, floor - self._margin))
+
+
+# Telegram's per-chat limits: one message a second to any chat, twenty a minute to a group
+# or channel (negative ids).
+CHAT_LIMITS = ((1.0, 1), (60.0, 20))
+CHAT_MEMORY_SECONDS = 60.0  # the longest span a per-chat limit counts
+
+
+def chat_wait(chat_id: int, stamps: Sequence[float], now: float) -> float:
+    """Seconds until one more message to this chat keeps within its limits (0: now), given
+    when its recent messages went (oldest first, on the clock ``now`` is read from)."""
+    wait = 0.0
+    for span, cap in CHAT_LIMITS if chat_id < 0 else CHAT_LIMITS[:1]:
+        recent = [t for t in stamps if t > now - span]
+        if len(recent) >= cap:
+            wait = max(wait, recent[len(recent) - cap] + span - now)
+    return wait
 
 
 class ChatWindows:
@@ -130,12 +158,9 @@ class ChatWindows:
     def __init__(
         self,
         *,
-        per_second: int = 1,
-        group_per_minute: int = 20,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._limits = ((1.0, per_second), (60.0, group_per_minute))
         self._clock = clock
         self._sleep = sleep
         self._sent: dict[int, deque[float]] = {}
@@ -146,14 +171,9 @@ class ChatWindows:
         stamps = self._sent.get(chat_id)
         if not stamps:
             return 0.0
-        while stamps and stamps[0] <= now - 60.0:
+        while stamps and stamps[0] <= now - CHAT_MEMORY_SECONDS:
             stamps.popleft()
-        wait = 0.0
-        for span, cap in self._limits if chat_id < 0 else self._limits[:1]:
-            recent = [t for t in stamps if t > now - span]
-            if len(recent) >= cap:
-                wait = max(wait, recent[len(recent) - cap] + span - now)
-        return wait
+        return chat_wait(chat_id, stamps, now)
 
     async def acquire(self, chat_id: int) -> None:
         """Wait until a message to this chat keeps within its limits, then record it."""
@@ -164,6 +184,6 @@ class ChatWindows:
     def record(self, chat_id: int) -> None:
         """Count a message to this chat now (one that went without waiting)."""
         if len(self._sent) > 10_000:  # forget chats with nothing in the last minute
-            cutoff = self._clock() - 60.0
+            cutoff = self._clock() - CHAT_MEMORY_SECONDS
             self._sent = {c: s for c, s in self._sent.items() if s and s[-1] > cutoff}
         self._sent.setdefault(chat_id, deque()).append(self._clock())

@@ -1,0 +1,59 @@
+"""The shared record of messages sent to each chat lately (see models.ChatSend)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, exists, insert, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Chat, ChatSend
+
+_IN_CHUNK = 5000  # ids per IN (...) list, well under every driver's parameter limit
+
+
+class ChatSendRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(self, chat_id: int, at: datetime) -> None:
+        """A message to this chat started now."""
+        await self._session.execute(insert(ChatSend).values(chat_id=chat_id, sent_at=at))
+
+    async def record_many(self, chat_ids: Iterable[int], at: datetime) -> None:
+        """A message to each of these chats started now (the alert sender's group of sends)."""
+        rows = [{"chat_id": chat_id, "sent_at": at} for chat_id in chat_ids]
+        if rows:
+            await self._session.execute(insert(ChatSend), rows)
+
+    async def record_if_known(self, chat_id: int, at: datetime) -> bool:
+        """Record a message only for a chat alerts may go to (one with a chats row): the
+        rest never meet the alert sender. One statement; False when nothing was recorded."""
+        chosen = select(literal(chat_id), literal(at, ChatSend.sent_at.type)).where(
+            exists().where(Chat.id == chat_id)
+        )
+        result = await self._session.execute(
+            insert(ChatSend).from_select(["chat_id", "sent_at"], chosen)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def since(self, chat_ids: Iterable[int], moment: datetime) -> dict[int, list[datetime]]:
+        """Each chat's messages after ``moment``, oldest first (chats with none left out)."""
+        ids = sorted(set(chat_ids))
+        found: dict[int, list[datetime]] = {}
+        for start in range(0, len(ids), _IN_CHUNK):
+            rows = await self._session.execute(
+                select(ChatSend.chat_id, ChatSend.sent_at)
+                .where(ChatSend.chat_id.in_(ids[start : start + _IN_CHUNK]))
+                .where(ChatSend.sent_at > moment)
+                .order_by(ChatSend.sent_at)
+            )
+            for chat_id, sent_at in rows.all():
+                found.setdefault(int(chat_id), []).append(sent_at)
+        return found
+
+    async def forget(self, before: datetime) -> int:
+        """Drop what no limit counts any more; returns how many went."""
+        result = await self._session.execute(delete(ChatSend).where(ChatSend.sent_at < before))
+        return int(getattr(result, "rowcount", 0) or 0)
