@@ -177,9 +177,14 @@ class DeliveryWorker:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             log.info("%s; %s", self.stats.summary(), self._commits())
 
+    @property
+    def sent_commits(self) -> tuple[int, int]:
+        """Sent alerts recorded so far, and the commits that took them (shared ones)."""
+        return self._delivered.items, self._delivered.writes
+
     def _commits(self) -> str:
-        shared = self._delivered
-        return f"{shared.items} sent recorded in {shared.writes} commits"
+        recorded, commits = self.sent_commits
+        return f"{recorded} sent recorded in {commits} commits"
 
     async def deliver_once(self, stop: asyncio.Event | None = None) -> int:
         """Claim one batch of due alerts (one per chat), send it, return how many went."""
