@@ -282,6 +282,7 @@ async def _one_run(
             raise SystemExit(f"the worker did not start; see {log_path}")
         if number == 0:
             print(f"worker leading after {time.time() - worker.started_at:.1f} s")
+        stand_in_cpu = _own_cpu_seconds()
         try:
             limit = args.baseline_seconds if baseline else TIME_LIMIT
             fanout = await _run_fanout(
@@ -293,6 +294,7 @@ async def _one_run(
                 probe_latencies = await _run_probes(api, sessions, db.url, workdir, probes)
         finally:
             cpu = _cpu_seconds(worker)
+            stand_in_cpu = _own_cpu_seconds() - stand_in_cpu
             code = worker.stop()
     # What a capped baseline left behind must not go out during the next run.
     async with sessions.begin() as session:
@@ -316,6 +318,15 @@ async def _one_run(
             f"worker CPU: {cpu:.1f} s for {run.delivered:,} sends = "
             f"{cpu / run.delivered * 1000:.1f} ms a send (matching and start-up included)"
         )
+    if run.delivered:
+        print(
+            f"bench process CPU (the Bot API stand-in, its HTTP server and the checks): "
+            f"{stand_in_cpu:.1f} s = {stand_in_cpu / run.delivered * 1000:.1f} ms a send"
+        )
+    commits = re.findall(r"(\d+) sent recorded in (\d+) commits", log_path.read_text())
+    if commits and int(commits[-1][1]):
+        items, writes = (int(n) for n in commits[-1])
+        print(f"sent alerts recorded in {writes:,} commits ({items / writes:.1f} a commit)")
     peaks = re.findall(r"at most (\d+) of (\d+)", log_path.read_text(errors="replace"))
     run.peak_in_flight = f"{max(int(p) for p, _ in peaks)} of {peaks[0][1]}" if peaks else "-"
     log = log_path.read_text(errors="replace")
@@ -323,6 +334,13 @@ async def _one_run(
     if errors:
         print(f"worker log has {len(errors)} error lines, first: {errors[0][:200]}")
     return run
+
+
+def _own_cpu_seconds() -> float:
+    import psutil
+
+    times = psutil.Process().cpu_times()
+    return float(times.user + times.system)
 
 
 def _cpu_seconds(worker: kit.Worker) -> float | None:

@@ -1,7 +1,7 @@
 """Crash safety: SIGKILL ``newsbot worker`` at random moments of fan-outs, then SIGTERM.
 
 Usage: python -m bench.killtest [--latency-ms 0 100 250] [--rounds 20] [--baseline-rounds 3]
-           [--seed 1] [--database postgresql+asyncpg://...]
+           [--seed 1] [--database postgresql+asyncpg://...] [--paid 1000 --max-in-flight 64]
 
 One database and one Bot API stand-in (served over HTTP, Telegram's limits enforced, every
 call held ``--latency-ms``: half before the stand-in counts it, half before it answers) for
@@ -75,7 +75,9 @@ class Bench:
             self.world, CHATS, seed=args.seed + 1, everything_share=0.6
         )
         self.db = kit.Database(workdir, args.database)
-        self.api: FakeBotApi = kit.stand_in()
+        # --paid R: paid broadcasts at R a second, against a stand-in allowing R.
+        self.per_second = args.paid or 30
+        self.api: FakeBotApi = kit.stand_in(per_second=self.per_second)
         self.log = kit.DeliveryLog(self.api)
         self.env: dict[str, str] = {}
         self.server_url = ""
@@ -267,6 +269,13 @@ class Bench:
             for mode in self.args.modes:
                 baseline = mode == BASELINE
                 settings = {"ALERT_MAX_IN_FLIGHT": "1"} if baseline else {}
+                if self.args.paid:
+                    settings |= {
+                        "ALERT_PAID_BROADCAST": "true",
+                        "ALERT_RATE_PER_SECOND": str(self.args.paid),
+                    }
+                if self.args.max_in_flight and not baseline:
+                    settings["ALERT_MAX_IN_FLIGHT"] = str(self.args.max_in_flight)
                 self.env = kit.worker_env(self.db.url, self.server_url, self.workdir, **settings)
                 kills = self.args.baseline_rounds if baseline else self.args.rounds
                 print(f"\n-- {latency} ms per Bot API call, {mode}: {kills} kills --")
@@ -322,7 +331,7 @@ class Bench:
             )
         self.log.update()
         sends = [d for d in self.log.all if d.article.split("-")[0] + "-" in prefixes]
-        broken = kit.violations(sends)
+        broken = kit.violations(sends, self.per_second)
         for line in kit.explain_rate_limited(sends):
             print(line)
         lost = sum(r.lost for r in results)
@@ -357,6 +366,10 @@ async def main() -> None:
     )
     parser.add_argument("--no-term", dest="term", action="store_false", help="skip SIGTERM")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--paid", type=int, default=0, help="paid broadcasts at this rate (stand-in allows it)"
+    )
+    parser.add_argument("--max-in-flight", type=int, default=0, help="ALERT_MAX_IN_FLIGHT")
     parser.add_argument("--database", help="a PostgreSQL server URL (a fresh database is made)")
     args = parser.parse_args()
     print(f"machine: {kit.machine()}")

@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, TypeHandler
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
 import handlers
 from bot.alerts import AlertLoop
@@ -79,54 +79,41 @@ def build_application(
         .rate_limiter(pacer)
     )
 
+    # PTB's own transport, but an answer that is not JSON is one line in the log, not
+    # PTB's traceback (it may well have been delivered; whoever called says what follows).
+    timeout = settings.telegram_timeout
+    if request is None:
+        request = BotApiRequest(
+            connection_pool_size=BOT_API_CONNECTIONS,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+        )
+    if get_updates_request is None and not webhook:
+        # With a request instance given, PTB takes no get_updates_* settings: build it.
+        # (The long poll's own wait is added to this read timeout by python-telegram-bot.)
+        get_updates_request = BotApiRequest(
+            connection_pool_size=GET_UPDATES_CONNECTIONS,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            pool_timeout=GET_UPDATES_POOL_SECONDS,
+        )
     if monitor is not None:
         # The same bound on concurrent updates, each update timed; every Bot API call
-        # counted and timed around the transport (PTB's default one unless given).
+        # counted and timed around the transport.
         metrics = monitor.metrics
         builder = builder.concurrent_updates(TimedUpdateProcessor(CONCURRENT_UPDATES, metrics))
-        if request is None:
-            timeout = settings.telegram_timeout
-            request = BotApiRequest(
-                connection_pool_size=BOT_API_CONNECTIONS,
-                connect_timeout=timeout,
-                read_timeout=timeout,
-                write_timeout=timeout,
-            )
         request = MeteredRequest(request, metrics)
-        if get_updates_request is None and not webhook:
-            # With a request instance given, PTB takes no get_updates_* settings: build it.
-            get_updates_request = HTTPXRequest(
-                connection_pool_size=GET_UPDATES_CONNECTIONS,
-                connect_timeout=settings.telegram_timeout,
-                read_timeout=settings.telegram_timeout,
-                write_timeout=settings.telegram_timeout,
-                pool_timeout=GET_UPDATES_POOL_SECONDS,
-            )
     if webhook:
         builder = builder.updater(None)
     if settings.telegram_api_base_url:
         builder = builder.base_url(settings.telegram_api_base_url)
     if settings.telegram_api_base_file_url:
         builder = builder.base_file_url(settings.telegram_api_base_file_url)
-    if request is not None:
-        builder = builder.request(request)
-    else:
-        timeout = settings.telegram_timeout
-        builder = builder.connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout)
-    if webhook:
-        pass  # no getUpdates at all
-    elif get_updates_request is not None:
+    builder = builder.request(request)
+    if get_updates_request is not None:  # none in webhook mode: no getUpdates at all
         builder = builder.get_updates_request(get_updates_request)
-    else:
-        # The long poll's own wait is added to this read timeout by python-telegram-bot.
-        timeout = settings.telegram_timeout
-        builder = (
-            builder.get_updates_connect_timeout(timeout)
-            .get_updates_read_timeout(timeout)
-            .get_updates_write_timeout(timeout)
-            .get_updates_pool_timeout(GET_UPDATES_POOL_SECONDS)
-            .get_updates_connection_pool_size(GET_UPDATES_CONNECTIONS)
-        )
 
     opened: list[Runtime] = []  # the runtime lives from post_init to post_shutdown
     alert_loops: list[AlertLoop] = []

@@ -178,6 +178,11 @@ class MeteredRequest(BaseRequest):
     async def initialize(self) -> None:
         await self._inner.initialize()
 
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
+        # PTB parses the answer with the wrapper's method: the transport's own must decide
+        # (BotApiRequest's logs one line for an answer that is not JSON, PTB's a traceback).
+        return self._inner.parse_json_payload(payload)
+
     async def shutdown(self) -> None:
         await self._inner.shutdown()
 

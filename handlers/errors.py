@@ -19,8 +19,19 @@ async def on_error(update: object, context: NewsContext) -> None:
     error = context.error
     if isinstance(error, TelegramError) and fate_of(error) is Fate.MAYBE_SENT:
         # A reply timed out or came back unreadable: it may well have been delivered, and an
-        # apology after it would be wrong (and may time out too).
-        log.warning("a reply may not have reached the chat: %s", error)
+        # apology after it would be wrong (and may time out too). One line, no traceback.
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            log.warning(
+                "a Bot API call may have gone through, but its answer could not be read (%s)", error
+            )
+        else:
+            log.warning(
+                "a reply to chat %s may have arrived, but Telegram's answer could not be read "
+                "(%s); no apology sent",
+                chat.id,
+                error,
+            )
         return
     fault = storage_fault(error) if error is not None else None
     if error is not None and fault is not None:

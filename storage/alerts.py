@@ -106,6 +106,17 @@ class ChatRepository:
             .execution_options(synchronize_session=False)
         )
 
+    async def set_next_send_many(self, chat_ids: Collection[int], moment: datetime) -> None:
+        """``set_next_send`` for many chats at once (the alert sender settles them together)."""
+        ids = sorted(set(chat_ids))
+        for start in range(0, len(ids), _IN_CHUNK):
+            await self._session.execute(
+                update(Chat)
+                .where(Chat.id.in_(ids[start : start + _IN_CHUNK]))
+                .values(next_send_at=moment)
+                .execution_options(synchronize_session=False)
+            )
+
     async def hold_back(self, chat_ids: Iterable[int], until: Callable[[str], datetime]) -> None:
         """Send nothing to these chats before ``until(kind)`` (later settings are kept)."""
         for chat in (await self.get_many(chat_ids)).values():

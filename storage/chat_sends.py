@@ -21,6 +21,12 @@ class ChatSendRepository:
         """A message to this chat started now."""
         await self._session.execute(insert(ChatSend).values(chat_id=chat_id, sent_at=at))
 
+    async def record_many(self, chat_ids: Iterable[int], at: datetime) -> None:
+        """A message to each of these chats started now (the alert sender's group of sends)."""
+        rows = [{"chat_id": chat_id, "sent_at": at} for chat_id in chat_ids]
+        if rows:
+            await self._session.execute(insert(ChatSend), rows)
+
     async def record_if_known(self, chat_id: int, at: datetime) -> bool:
         """Record a message only for a chat alerts may go to (one with a chats row): the
         rest never meet the alert sender. One statement; False when nothing was recorded."""

@@ -1,10 +1,13 @@
 """The sending loop: outbox rows out to Telegram within its flood limits, none lost.
 
 Several sends are in flight at once (Telegram is a round trip away; one at a time gives 9 a
-second at 100 ms), never two to one chat. Each alert is recorded "sending" just before its
+second at 100 ms), never two to one chat. Each alert is recorded "sending" before its
 request and settled after the answer, so after a crash exactly the alerts that may have
 arrived are known; those, and any send whose answer never came or could not be read, go
-once more at most.
+once more at most. At paid-broadcast rates the commits are shared: a group of the next sends
+(``group_size``, about 50 ms of them) is recorded "sending" in one transaction just before
+their requests, and the answers that came in while one transaction was being written are
+settled together in the next.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.alerts.batch import Job, prepare
+from services.alerts.grouped import GroupCommit
 from services.alerts.ratelimit import CHAT_MEMORY_SECONDS, SendWindow, TokenBucket, chat_wait
 from services.alerts.stats import DeliveryStats
 from services.articles import ArticleView
@@ -58,6 +62,15 @@ class Outcome(Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Delivered:
+    """A job Telegram accepted, waiting for its "sent" to be committed with others."""
+
+    ids: list[int]
+    chat_id: int
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
 class SendResult:
     outcome: Outcome
     retry_after: float = 0.0
@@ -78,6 +91,12 @@ def spacing(kind: str) -> timedelta:
     return PRIVATE_SPACING if kind == "private" else GROUP_SPACING
 
 
+def _after(now: datetime, seconds: float) -> Callable[[str], datetime]:
+    """``hold_back``'s "until": the same moment for a chat of any kind."""
+    moment = now + timedelta(seconds=seconds)
+    return lambda _kind: moment
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff for network errors: 5 s, 10 s, 20 s ... capped at 30 minutes."""
     return timedelta(seconds=min(5 * 2**attempts, 1800))
@@ -94,6 +113,7 @@ class DeliveryWorker:
         rate: TokenBucket,
         window: SendWindow | None = None,
         max_in_flight: int = 1,
+        group_size: int = 1,
         # Longer than any one send can take (three requests of up to 40 s each): a lease
         # that runs out under a live request would let its alert go twice.
         lease: timedelta = timedelta(minutes=10),
@@ -103,8 +123,8 @@ class DeliveryWorker:
         monotonic: Callable[[], float] = time.monotonic,
         stats: DeliveryStats | None = None,
     ) -> None:
-        if max_in_flight < 1:
-            raise ValueError("max_in_flight must be at least 1")
+        if max_in_flight < 1 or group_size < 1:
+            raise ValueError("max_in_flight and group_size must be at least 1")
         self._sessions = session_factory
         self._sender = sender
         self._clock = clock
@@ -118,6 +138,8 @@ class DeliveryWorker:
         self._monotonic = monotonic
         self.stats = stats or DeliveryStats(max_in_flight)
         self._slots = asyncio.Semaphore(max_in_flight)
+        self._group_size = group_size
+        self._delivered = GroupCommit(self._record_delivered)
         self._busy: set[int] = set()  # chats with a send of ours in flight
         self._tasks: set[asyncio.Task[int]] = set()
 
@@ -143,7 +165,7 @@ class DeliveryWorker:
                     started = []
                 if self._monotonic() >= next_stats:
                     next_stats = self._monotonic() + STATS_EVERY_SECONDS
-                    log.info("%s", self.stats.summary())
+                    log.info("%s; %s", self.stats.summary(), self._commits())
                 if not started:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self._idle_seconds)
@@ -153,7 +175,11 @@ class DeliveryWorker:
                     await self._release([row for job in await prefetched for row in job.rows])
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-            log.info("%s", self.stats.summary())
+            log.info("%s; %s", self.stats.summary(), self._commits())
+
+    def _commits(self) -> str:
+        shared = self._delivered
+        return f"{shared.items} sent recorded in {shared.writes} commits"
 
     async def deliver_once(self, stop: asyncio.Event | None = None) -> int:
         """Claim one batch of due alerts (one per chat), send it, return how many went."""
@@ -206,28 +232,103 @@ class DeliveryWorker:
         started: list[asyncio.Task[int]] = []
         prefetched: asyncio.Task[list[Job]] | None = None
         full = len(jobs) >= self._batch_size // 2
-        for position, job in enumerate(jobs):
-            if stop is not None and stop.is_set():
-                await self._release([row for j in jobs[position:] for row in j.rows])
-                break
-            if prefetch and full and prefetched is None and position >= len(jobs) // 2:
-                # The chats still waiting in this batch are as good as busy.
-                reserved = self._busy | {j.rows[0].chat_id for j in jobs[position:]}
-                prefetched = asyncio.create_task(self._claim(reserved))
-            await self._slots.acquire()
-            chat_id = job.rows[0].chat_id
-            self._busy.add(chat_id)
-            try:
-                began = await self._pace()
-            except BaseException:
-                self._busy.discard(chat_id)
-                self._slots.release()
-                raise
-            task = asyncio.create_task(self._deliver(job, began), name=f"alert to {chat_id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            started.append(task)
+        marked = 0  # jobs[:marked] are recorded "sending" (or were held back)
+        held: set[int] = set()  # jobs (their first row) the chats' shared record held back
+        ahead: asyncio.Task[set[int]] | None = None  # recording the next group meanwhile
+        position = 0  # jobs[position:] have not started
+        try:
+            for position, job in enumerate(jobs):
+                if stop is not None and stop.is_set():
+                    break
+                if prefetch and full and prefetched is None and position >= len(jobs) // 2:
+                    # The chats still waiting in this batch are as good as busy.
+                    reserved = self._busy | {j.rows[0].chat_id for j in jobs[position:]}
+                    prefetched = asyncio.create_task(self._claim(reserved))
+                await self._slots.acquire()
+                chat_id = job.rows[0].chat_id
+                self._busy.add(chat_id)
+                began: float | None = None
+                try:
+                    began = await self._pace()
+                    if position == marked:
+                        marked, ahead = await self._mark_group(jobs, marked, ahead, held)
+                except BaseException:
+                    if self._window is not None and began is not None:
+                        self._window.cancel()
+                    self._busy.discard(chat_id)
+                    self._slots.release()
+                    raise
+                if job.rows[0].id in held:  # back in the queue; its chat waits a little
+                    if self._window is not None:
+                        self._window.cancel()
+                    self._busy.discard(chat_id)
+                    self._slots.release()
+                    continue
+                task = asyncio.create_task(self._deliver(job, began), name=f"alert to {chat_id}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                started.append(task)
+            else:
+                position = len(jobs)
+        except Exception:
+            with contextlib.suppress(Exception):
+                await self._put_back(jobs[position:], ahead)
+            raise
+        await self._put_back(jobs[position:], ahead)
         return started, prefetched
+
+    async def _mark_group(
+        self, jobs: list[Job], start: int, ahead: asyncio.Task[set[int]] | None, held: set[int]
+    ) -> tuple[int, asyncio.Task[set[int]] | None]:
+        """Record the group of jobs from ``start`` "sending" (or wait for ``ahead`` to have),
+        adding those held back to ``held``, and begin recording the group after it while this
+        one's requests go out."""
+        end = min(len(jobs), start + self._group_size)
+        held |= await ahead if ahead is not None else await self._mark(jobs[start:end])
+        if self._group_size == 1 or end == len(jobs):
+            # One at a time (Telegram's own rate), nothing is recorded before its turn.
+            return end, None
+        following = jobs[end : end + self._group_size]
+        return end, asyncio.create_task(self._mark(following), name="alerts sending")
+
+    async def _mark(self, jobs: Sequence[Job]) -> set[int]:
+        """Record these jobs "sending", and their messages in the chats' shared record, in one
+        transaction; except those whose chat has no room now for what went to it lately
+        (replies from any process, the alerts of a sender that died mid-request): they go
+        back to the queue and their chat is held back until there is. Returns those (their
+        first row's id)."""
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            outbox, sends = OutboxRepository(session), ChatSendRepository(session)
+            chat_ids = [job.rows[0].chat_id for job in jobs]
+            recent = await sends.since(chat_ids, now - timedelta(seconds=CHAT_MEMORY_SECONDS))
+            going: list[Job] = []
+            held: set[int] = set()
+            for job in jobs:
+                chat_id = job.rows[0].chat_id
+                stamps = [moment.timestamp() for moment in recent.get(chat_id, [])]
+                wait = chat_wait(chat_id, stamps, now.timestamp())
+                if wait <= 0:
+                    going.append(job)
+                    continue
+                held.add(job.rows[0].id)
+                await outbox.defer(job.ids, now, None, count_attempt=False)
+                await ChatRepository(session).hold_back([chat_id], _after(now, wait))
+                log.debug("alert to chat %s held back %.2f s by its per-chat limits", chat_id, wait)
+            if going:
+                await outbox.mark_sending(
+                    [i for job in going for i in job.ids], self._worker_id, now + self._lease
+                )
+                await sends.record_many([job.rows[0].chat_id for job in going], now)
+        return held
+
+    async def _put_back(self, jobs: Sequence[Job], ahead: asyncio.Task[set[int]] | None) -> None:
+        """Jobs not started (stopped, or the database failed): due again, not "sending"."""
+        if ahead is not None:  # finished first, or its write could land after ours
+            with contextlib.suppress(Exception):
+                await ahead
+        if jobs:
+            await self._release([row for job in jobs for row in job.rows])
 
     async def _pace(self) -> float:
         """Wait for the overall rate; returns the moment the send starts (for the window)."""
@@ -247,18 +348,14 @@ class DeliveryWorker:
         first = job.rows[0]
         chat_id, topic, kind = first.chat_id, first.topic, job.kind
         result: SendResult | None = None
-        requested = False  # the window counts the send from here
         try:
-            if await self._mark_sending(job, chat_id):
-                if self._window is not None:
-                    self._window.cancel()
-                return 0
-            requested = True
             result, chat_id, topic, kind = await self._request(job, began)
+            if result.outcome is Outcome.SENT and topic == first.topic:
+                # Recorded with the other answers that come in meanwhile, in one commit.
+                await self._delivered.add(Delivered(job.ids, chat_id, kind))
+                return 1
             return await self._record(job, result, chat_id, topic, kind)
         except Exception as error:
-            if self._window is not None and not requested:
-                self._window.cancel()
             if result is None:
                 # Not one of the outcomes a sender reports: a failed attempt like a network
                 # error, retried with backoff until attempts run out. (The Telegram sender
@@ -270,29 +367,6 @@ class DeliveryWorker:
             self._busy.discard(first.chat_id)
             self._busy.discard(chat_id)
             self._slots.release()
-
-    async def _mark_sending(self, job: Job, chat_id: int) -> bool:
-        """Record the job "sending", and its message in the chat's shared record, unless
-        what went to the chat lately (replies from any process, the alerts of a sender that
-        died mid-request) leaves no room now: then the chat is held back until there is, and
-        the job goes back to the queue. Returns whether it was held back."""
-        now = self._clock()
-        async with self._sessions.begin() as session:
-            sends = ChatSendRepository(session)
-            recent = await sends.since([chat_id], now - timedelta(seconds=CHAT_MEMORY_SECONDS))
-            stamps = [moment.timestamp() for moment in recent.get(chat_id, [])]
-            wait = chat_wait(chat_id, stamps, now.timestamp())
-            if wait > 0:
-                await OutboxRepository(session).defer(job.ids, now, None, count_attempt=False)
-                until = now + timedelta(seconds=wait)
-                await ChatRepository(session).hold_back([chat_id], lambda _kind: until)
-                log.debug("alert to chat %s held back %.2f s by its per-chat limits", chat_id, wait)
-                return True
-            await OutboxRepository(session).mark_sending(
-                job.ids, self._worker_id, now + self._lease
-            )
-            await sends.record(chat_id, now)
-        return False
 
     async def _request(self, job: Job, began: float) -> tuple[SendResult, int, int, str]:
         first = job.rows[0]
@@ -333,7 +407,9 @@ class DeliveryWorker:
         error: Exception,
     ) -> None:
         last = job.rows[0].attempts + 1 >= self._max_attempts
-        if last:
+        if result.outcome is Outcome.SENT:
+            pass  # it went; only recording that failed (tried once more below)
+        elif last:
             log.error("alert to chat %s failed for good", chat_id, exc_info=error)
         else:
             log.info("alert to chat %s failed (%s); trying again later", chat_id, result.detail)
@@ -395,6 +471,12 @@ class DeliveryWorker:
                         chat_id,
                         result.detail,
                     )
+                elif not logged:
+                    log.info(
+                        "alert to chat %s may have arrived (%s); it goes once more at most",
+                        chat_id,
+                        result.detail,
+                    )
             elif outcome is Outcome.TRANSIENT and not last_attempt:
                 due = now + retry_delay(first.attempts)
                 await outbox.defer(ids, due, result.detail, count_attempt=True)
@@ -403,6 +485,20 @@ class DeliveryWorker:
                     log.warning("alert to chat %s failed for good: %s", chat_id, result.detail)
                 await outbox.finish(ids, FAILED, now, result.detail)
         return 0
+
+    async def _record_delivered(self, delivered: Sequence[Delivered]) -> None:
+        """Settle the sent jobs that came in together, in one transaction."""
+        now = self._clock()
+        chats_by_spacing: dict[timedelta, list[int]] = {}
+        for job in delivered:
+            chats_by_spacing.setdefault(spacing(job.kind), []).append(job.chat_id)
+        async with self._sessions.begin() as session:
+            await OutboxRepository(session).finish(
+                [i for job in delivered for i in job.ids], SENT, now
+            )
+            chats = ChatRepository(session)
+            for gap, chat_ids in chats_by_spacing.items():
+                await chats.set_next_send_many(chat_ids, now + gap)
 
     async def _migrate(self, old_id: int, new_id: int) -> None:
         async with self._sessions.begin() as session:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.app import NewsApplication, build_application
+from bot.health import HealthMonitor
+from bot.metrics import Metrics
 from handlers.render import SORRY
 from tests.conftest import FixedClock
 from tests.handlers.harness import settings_for
 from tests.helpers.botapi import FakeBotApi
+from tests.helpers.botapi_server import FakeBotApiServer
 from tests.helpers.fake_request import FakeRequest
 
 USER = 5001
@@ -85,3 +90,66 @@ async def test_an_error_that_is_not_a_slow_answer_still_gets_the_apology(
     api.fail_next("sendMessage", USER, error_code=502, description="Bad Gateway")
     await command(app, api, "/subscribe")
     assert texts(api) == [SORRY]  # the reply was refused; the apology is true
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[NewsApplication, FakeBotApi]]:
+    """The bot as ``newsbot run`` builds it (its own HTTP transport, no request given),
+    against the fake Bot API over real HTTP."""
+    api = FakeBotApi()
+    async with FakeBotApiServer(api) as server:
+        settings = replace(
+            settings_for(tmp_path), alerts_in_bot=False, telegram_api_base_url=server.base_url
+        )
+        app = build_application(settings, clock=FixedClock())
+        async with app:
+            assert app.post_init and app.post_shutdown
+            await app.post_init(app)
+            try:
+                yield app, api
+            finally:
+                await app.post_shutdown(app)
+
+
+async def test_an_unreadable_answer_to_a_reply_is_one_log_line_and_no_apology(
+    served: tuple[NewsApplication, FakeBotApi], caplog: pytest.LogCaptureFixture
+) -> None:
+    app, api = served
+    api.add_fault("sendMessage", USER, garbage=True, times=1)  # delivered, answer mangled
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    await command(app, api, "/subscribe")
+    (reply,) = texts(api)  # it went, and nothing after it
+    assert reply.startswith("✅ Subscribed")
+    noted = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in noted] == [
+        f"a reply to chat {USER} may have arrived, but Telegram's answer could not be read "
+        "(Invalid server response); no apology sent"
+    ]
+    assert not any(r.exc_info for r in caplog.records)
+    assert "Traceback" not in caplog.text
+    await command(app, api, "/subscriptions")  # the bot carries on normally
+    assert len(texts(api)) == 2 and SORRY not in texts(api)[1]
+
+
+async def test_with_metrics_too_an_unreadable_answer_is_no_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Webhook mode counts every Bot API call around the transport: the transport's own
+    reading of an answer still applies."""
+    api = FakeBotApi()
+    async with FakeBotApiServer(api) as server:
+        settings = replace(
+            settings_for(tmp_path), alerts_in_bot=False, telegram_api_base_url=server.base_url
+        )
+        monitor = HealthMonitor(Metrics())
+        app = build_application(settings, clock=FixedClock(), monitor=monitor, webhook=True)
+        async with app:
+            api.add_fault("sendMessage", USER, garbage=True, times=1)
+            caplog.set_level(logging.INFO)
+            caplog.clear()
+            with pytest.raises(TelegramError, match="Invalid server response"):
+                await app.bot.send_message(USER, "hello")
+    assert len(api.sent_messages(USER)) == 1
+    assert not any(r.exc_info for r in caplog.records)
+    assert "Traceback" not in caplog.text
