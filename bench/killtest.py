@@ -63,6 +63,9 @@ class RoundResult:
     repeated_not_in_flight: int = 0
     # Of the "sending" alerts, how many had reached the stand-in when the kill came.
     arrived_in_flight: int = 0
+    # Of those, how many the stand-in had answered before the kill (the answer was back with
+    # the worker, which had not committed "sent" yet); the rest were on their way back.
+    answered_in_flight: int = 0
 
 
 class Bench:
@@ -136,6 +139,7 @@ class Bench:
         early = False
         in_flight: set[tuple[int, str]] = set()
         arrived: set[tuple[int, str]] = set()
+        answered: set[tuple[int, str]] = set()
         killed_at = restarted = 0.0
         if mode != "none":
             early = mode == "kill" and self.rng.random() < EARLY_KILL_SHARE
@@ -156,6 +160,10 @@ class Bench:
             sent_before = len(before_restart)
             in_flight = {k for k, s in (await self.outbox(prefix)).items() if s == "sending"}
             arrived = {(d.chat_id, d.article) for d in before_restart} & in_flight
+            back = self.api.latency_for("sendMessage") / 2  # the stand-in's way back
+            answered = {
+                (d.chat_id, d.article) for d in before_restart if d.at + back <= killed_at
+            } & in_flight
             if mode == "term":
                 await self.check_clean_stop(prefix, code, signalled, exited)
             worker = self.worker()
@@ -191,6 +199,7 @@ class Bench:
             len(in_flight),
             len(repeated - in_flight),
             len(arrived),
+            len(answered),
         )
 
     def explain_429s(
@@ -315,7 +324,8 @@ class Bench:
             print(
                 f"kill {len(results):2d}: {when}after {result.sent_before_kill:3d}/"
                 f"{result.expected} sends, {result.in_flight_at_kill} in flight "
-                f"({result.arrived_in_flight} of them arrived); lost {result.lost}, repeated "
+                f"({result.arrived_in_flight} of them arrived, {result.answered_in_flight} "
+                f"answered); lost {result.lost}, repeated "
                 f"{result.duplicated} ({result.repeated_not_in_flight} not in flight), "
                 "outbox mismatch "
                 f"{result.outbox_mismatch}, restart->first send {restart}, "

@@ -69,6 +69,10 @@ class ChatPacer(BaseRateLimiter[None]):
     async def detach(self) -> None:
         """Stop recording replies; the ones under way finish first (for a few seconds)."""
         self._recorder = None
+        await self.recorded()
+
+    async def recorded(self) -> None:
+        """Wait (a few seconds at most) until the replies sent so far are recorded."""
         if self._recording:
             await asyncio.wait(set(self._recording), timeout=RECORD_WAIT_SECONDS)
 

@@ -71,9 +71,12 @@ class SendWindow:
     until ``span`` after its answer less that smallest round trip. At a steady latency that
     is one second from each request's start, however far away Telegram is; a request that
     crawls (and may arrive late, bunched with later ones) holds its place for longer.
-    This bounds arrivals as long as each way takes at least half the quickest round trip;
-    ``margin`` of that round trip is kept for the jitter of the sender's own event loop, so
-    on a nearby server (a round trip of a few milliseconds) nothing is taken off at all.
+    This bounds arrivals as long as each way takes at least half the quickest round trip,
+    which is why round trips are measured from when the request leaves (``finish``'s
+    ``left``), not from ``start``: the sender's "sending" commit in between is no part of
+    either way. ``margin`` of that round trip is kept for the jitter of the sender's own
+    event loop, so on a nearby server (a round trip of a few milliseconds) nothing is taken
+    off at all.
     """
 
     def __init__(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
@@ -93,3 +95,58 @@ async def test_retry_after_is_waited_out_for_replies_but_handed_back_for_alerts(
     finally:
         SENDING_ALERT.reset(token)
     assert len(calls) == 1  # the alert sender re-queues it and pauses every send
+
+
+class Recorder:
+    """Stands in for the database record of replies (ReplyLog); fails while ``down``."""
+
+    def __init__(self) -> None:
+        self.recorded: list[int] = []
+        self.down = False
+
+    def record(self, chat_id: int) -> Coroutine[Any, Any, bool]:
+        return self._write(chat_id)
+
+    async def _write(self, chat_id: int) -> bool:
+        if self.down:
+            raise ConnectionRefusedError("database unreachable")
+        self.recorded.append(chat_id)
+        return True
+
+
+async def test_replies_are_recorded_for_other_processes_but_alerts_are_not() -> None:
+    clock = Clock()
+    limiter = pacer(clock)
+    recorder = Recorder()
+    limiter.attach(recorder)
+    await send(limiter, clock, 7, alert=False)
+    await send(limiter, clock, 8, alert=True)  # the alert sender records its own
+    await limiter.recorded()
+    assert recorder.recorded == [7]
+    await limiter.detach()
+    await send(limiter, clock, 9, alert=False)
+    assert recorder.recorded == [7]
+
+
+async def test_a_reply_goes_when_it_cannot_be_recorded_and_that_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    limiter = pacer(clock)
+    recorder = Recorder()
+    limiter.attach(recorder)
+    recorder.down = True
+    with caplog.at_level(logging.INFO, logger="handlers.pacing"):
+        went = [await send(limiter, clock, 7, alert=False) for _ in range(3)]
+        await limiter.recorded()
+        recorder.down = False
+        await send(limiter, clock, 7, alert=False)
+        await limiter.recorded()
+    assert len(went) == 3
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "could not record a reply for the alert sender: database unreachable",
+        "recording replies for the alert sender works again",
+    ]
+    assert all(r.exc_info is None for r in caplog.records)
+    assert recorder.recorded == [7]
