@@ -24,10 +24,13 @@ from icu4py.breakers import WordBreaker
 _ASCII_TOKEN = re.compile(r"[^\W_]+")
 _TOKEN = regex.compile(r"[\p{L}\p{N}][\p{L}\p{M}\p{N}]*")
 # Marks removed after decomposition: Latin/Greek/Cyrillic accents (what ASCII folding
-# drops), Hebrew points and Arabic vowel marks and tatweel, which writers add or leave out.
-# Marks of other scripts (Devanagari vowel signs, Thai tone marks...) are part of the word.
+# drops, and ё -> е), Hebrew points and Arabic vowel marks and tatweel, which writers add or
+# leave out. Й and ї are letters of their own, not accented и and і: their marks stay, so
+# that stemmers and dictionaries know the words. Marks of other scripts (Devanagari vowel
+# signs, Thai tone marks...) are part of the word.
 _FOLDED_MARKS = regex.compile(
-    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+    "(?<![\u0438\u0456])[\u0306\u0308]"
+    "|[\u0300-\u0305\u0307\u0309-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
     "\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]+"
 )
 _CJK = "\\p{Han}\\p{Hiragana}\\p{Katakana}\\p{Hangul}\u30fc\u3005"
