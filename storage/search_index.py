@@ -39,7 +39,7 @@ from storage.index_state import (
     wipe,
     write_state,
 )
-from storage.text import index_text
+from storage.text import MAX_TERM_BYTES, index_text
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +130,13 @@ def _build_schema() -> Any:
 
 def _analyzer() -> Any:
     # Documents arrive as storage.text.index_text made them, the terms the queries are
-    # tokenised into (storage.text.tokens), one space apart: splitting is all that is left.
-    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+    # tokenised into (storage.text.tokens), space-separated: splitting them and dropping the
+    # over-long ones, as tokens() does, is all that is left.
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
+        .filter(tantivy.Filter.remove_long(MAX_TERM_BYTES))
+        .build()
+    )
 
 
 class SearchIndex:

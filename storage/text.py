@@ -33,22 +33,33 @@ _FOLDED_MARKS = regex.compile(
     "|[\u0300-\u0305\u0307\u0309-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
     "\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]+"
 )
-_CJK = "\\p{Han}\\p{Hiragana}\\p{Katakana}\\p{Hangul}\u30fc\u3005"
-_SEGMENTED = "\\p{Thai}\\p{Lao}\\p{Khmer}\\p{Myanmar}"
-_NEEDS_SPLITTING = regex.compile(f"[{_CJK}{_SEGMENTED}]")
+# Scripts written without spaces, by code point range (the same ranges for the quick check,
+# in the standard library's faster engine, and for the split).
+_CJK = (
+    "\u1100-\u11ff\u2e80-\u2fdf\u3005\u3007\u3021-\u3029\u3038-\u303b\u3040-\u30ff"
+    "\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff"
+    "\uf900-\ufaff\uff66-\uffdc\U00020000-\U0003134f"
+)
+_SEGMENTED = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\ua9e0-\ua9ff\uaa60-\uaa7f"
+_NEEDS_SPLITTING = re.compile(f"[{_CJK}{_SEGMENTED}]")
 _SCRIPT_RUN = regex.compile(f"([{_CJK}]+)|([{_SEGMENTED}]+)|([^{_CJK}{_SEGMENTED}]+)")
-_MAX_TOKEN_BYTES = 40
+_ASCII_SEPARATORS = re.compile(r"[\W_]+")
+MAX_TERM_BYTES = 40  # as tantivy's default tokenizer: longer terms are not indexed
 # Letters that NFKD does not decompose but ASCII folding maps all the same.
 _EXTRA_FOLDS = str.maketrans(
     {"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "đ": "d", "ł": "l", "þ": "th"}
 )
+_NEEDS_EXTRA_FOLDS = re.compile("[ßæøœđłþ]")  # a search is far cheaper than translate()
 
 
 def fold(text: str) -> str:
     """Lowercase, strip accents and fold letters to their ASCII look-alikes where one exists."""
     if text.isascii():  # the common case, and 50 times faster than decomposing
         return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_EXTRA_FOLDS))
+    lowered = text.lower()
+    if _NEEDS_EXTRA_FOLDS.search(lowered):
+        lowered = lowered.translate(_EXTRA_FOLDS)
+    decomposed = unicodedata.normalize("NFKD", lowered)
     # Recompose what is left: Hangul syllables, Japanese voiced kana, Indic letters.
     return unicodedata.normalize("NFC", _FOLDED_MARKS.sub("", decomposed))
 
@@ -65,16 +76,27 @@ def tokens(text: str) -> list[str]:
     """The folded index terms of a text, in order."""
     folded = fold(text)
     if folded.isascii():  # one byte per character: no need to encode to measure
-        return [token for token in _ASCII_TOKEN.findall(folded) if len(token) < _MAX_TOKEN_BYTES]
-    found = _TOKEN.findall(folded)
-    if _NEEDS_SPLITTING.search(folded):
-        found = [term for word in found for term in _split(word)]
-    return [token for token in found if len(token.encode("utf-8")) < _MAX_TOKEN_BYTES]
+        return [token for token in _ASCII_TOKEN.findall(folded) if len(token) < MAX_TERM_BYTES]
+    return [token for token in _terms(folded) if len(token.encode("utf-8")) < MAX_TERM_BYTES]
 
 
 def index_text(text: str) -> str:
-    """What the index is fed for a text: its terms, separated by single spaces."""
-    return " ".join(tokens(text))
+    """What the index is fed for a text: its terms, separated by spaces.
+
+    Terms of ``MAX_TERM_BYTES`` or more are left in: the index's analyzer drops them, as
+    ``tokens`` does, at less cost than measuring each here.
+    """
+    folded = fold(text)
+    if folded.isascii():  # the same runs as _ASCII_TOKEN finds, without building a list
+        return _ASCII_SEPARATORS.sub(" ", folded)
+    return " ".join(_terms(folded))
+
+
+def _terms(folded: str) -> list[str]:
+    found = _TOKEN.findall(folded)
+    if _NEEDS_SPLITTING.search(folded):
+        found = [term for word in found for term in _split(word)]
+    return found
 
 
 def _split(word: str) -> list[str]:

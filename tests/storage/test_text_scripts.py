@@ -67,7 +67,14 @@ def test_english_is_tokenised_as_it_always_was() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["下调基准利率", "기준금리를 올렸다", "อัตราดอกเบี้ยนโยบาย", "चुनाव के नतीजे", "Obama’s letter"],
+    [
+        "下调基准利率",
+        "기준금리를 올렸다",
+        "อัตราดอกเบี้ยนโยบาย",
+        "चुनाव के नतीजे",
+        "Obama’s letter",
+        "an_underscored " + "x" * 45 + " ok",
+    ],
 )
 def test_the_index_text_tokenises_back_to_the_same_terms(text: str) -> None:
     assert tokens(index_text(text)) == tokens(text)
