@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from storage.index_state import STATE_FILE
+from storage.search_index import IndexedArticle, IndexQuery, SearchIndex
 from storage.text import fold, index_text, tokens, words
 
 
@@ -82,3 +87,18 @@ def test_the_index_text_tokenises_back_to_the_same_terms(text: str) -> None:
 
 def test_words_keep_unspaced_scripts_whole() -> None:
     assert words("基准利率 기준금리를 Obama's") == ["基准利率", "기준금리를", "obama", "s"]
+
+
+def test_an_index_of_the_previous_format_is_rebuilt_on_open(tmp_path: Path) -> None:
+    # Format 2 was tantivy's own tokenizer: its terms are not the ones queries look for.
+    path = tmp_path / "index"
+    SearchIndex(path).apply([IndexedArticle(1, "下调基准利率", "", None, 0)], watermark=5)
+    state = json.loads((path / STATE_FILE).read_text())
+    (path / STATE_FILE).write_text(json.dumps({**state, "format": 2}))
+
+    reopened = SearchIndex(path)
+    assert reopened.discarded is not None and "format 2" in reopened.discarded
+    assert (reopened.watermark, reopened.doc_count()) == (0, 0)  # the follower refills it
+    reopened.apply([IndexedArticle(1, "下调基准利率", "", None, 0)], watermark=5)
+    found = reopened.candidates(IndexQuery(words=("利率",)), 5)
+    assert [c.article_id for c in found] == [1]
