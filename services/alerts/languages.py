@@ -16,6 +16,7 @@ detector only decides which inflections meet too.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 
 import simplemma
@@ -79,12 +80,11 @@ class Languages:
     """
 
     def __init__(self) -> None:
-        self._detector: LanguageIdentifier | None = None
         self._reducers: dict[str | None, Reducer] = {}
 
     def detect(self, title: str, text: str = "") -> str | None:
         """The ISO 639-1 code of the language a text is written in (None: none we stem)."""
-        code, _score = self._detector_for().classify(f"{title}\n{text[:SAMPLE_CHARS]}")
+        code, _score = _detector().classify(f"{title}\n{text[:SAMPLE_CHARS]}")
         return code if code in LANGUAGES else None
 
     def reducer(self, code: str | None) -> Reducer:
@@ -94,13 +94,18 @@ class Languages:
             reducer = self._reducers[code] = _make_reducer(code)
         return reducer
 
-    def _detector_for(self) -> LanguageIdentifier:
-        if self._detector is None:
-            detector = LanguageIdentifier.from_model_file(MODEL_FILE)
-            known = set(detector.labels)
-            detector.set_languages(sorted((LANGUAGES | _OTHERS) & known))
-            self._detector = detector
-        return self._detector
+
+@functools.cache
+def _detector() -> LanguageIdentifier:
+    """The detector, loaded once per process on first use (about a second of CPU).
+
+    Read-only data, like simplemma's dictionaries, which it caches the same way: the alert
+    matcher builds a new SubscriptionIndex whenever subscriptions change, and each must not
+    load the model again.
+    """
+    detector = LanguageIdentifier.from_model_file(MODEL_FILE)
+    detector.set_languages(sorted((LANGUAGES | _OTHERS) & set(detector.labels)))
+    return detector
 
 
 def _make_reducer(code: str | None) -> Reducer:

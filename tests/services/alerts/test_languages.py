@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.alerts.keywords import parse_keywords
-from services.alerts.languages import KeywordMatcher, Languages
+from services.alerts.languages import KeywordMatcher, Languages, _detector
 from services.alerts.matching import SubscriptionIndex, SubscriptionRule
 
 THEN = datetime(2026, 11, 1, tzinfo=UTC)
@@ -106,3 +106,13 @@ def test_each_language_stems_the_keywords_once() -> None:
     assert matcher.found_in("Нарешті про вибори", "Комісія підбила підсумки голосування.") == {
         "вибори"
     }
+
+
+def test_new_subscription_indexes_reuse_the_loaded_model() -> None:
+    # The matcher builds a new SubscriptionIndex whenever subscriptions change.
+    for typed in ("выборы", "вибори", "elecciones"):
+        assert matches(typed, "Явка на выборах в Москве", "Итоги подведут позже.") is (
+            typed == "выборы"
+        )
+    assert _detector.cache_info().currsize == 1
+    assert _detector.cache_info().misses <= 1
