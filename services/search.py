@@ -23,7 +23,6 @@ from storage.search_index import (
     edit_distance_for,
     prefix_distance_for,
 )
-from storage.text import tokens
 
 # Candidates the index hands to the rerank: title matches, and body matches by BM25.
 TITLE_POOL = 30
@@ -131,7 +130,7 @@ def rank(query: ParsedQuery, candidates: Sequence[Candidate]) -> list[Ranked]:
         return []
     index_query = query.index_query
     words = index_query.scored_words
-    titles = [tokens(c.title) for c in candidates]
+    titles = [c.title_terms for c in candidates]
     holders: dict[str, list[int]] = {}  # title token -> the candidates whose title has it
     for i, title in enumerate(titles):
         for token in set(title):

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Bump when the schema, the analyzer or this state changes: an index of another format is
-# rebuilt. 2: the state records the commit it describes.
-INDEX_FORMAT = 2
+# rebuilt. 2: the state records the commit it describes. 3: documents are indexed as
+# storage.text.tokens makes them (CJK bigrams, Thai words, Indic marks kept in words).
+INDEX_FORMAT = 3
 STATE_FILE = "newsbot-state.json"
 LOCK_FILE = "newsbot-state.lock"
 _META_FILE = "meta.json"  # tantivy's list of committed segments

@@ -39,6 +39,7 @@ from storage.index_state import (
     wipe,
     write_state,
 )
+from storage.text import MAX_TERM_BYTES, index_text
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class IndexQuery:
 @dataclass(frozen=True, slots=True)
 class Candidate:
     article_id: int
-    title: str
+    title_terms: tuple[str, ...]  # the title's index terms (storage.text.tokens), in order
     sort_ts: int
     # Bit i is set when the body holds ``scored_words[i]`` exactly.
     body_words: int = 0
@@ -128,12 +129,12 @@ def _build_schema() -> Any:
 
 
 def _analyzer() -> Any:
-    # Must agree with storage.text.fold/tokens, which tokenise the queries.
+    # Documents arrive as storage.text.index_text made them, the terms the queries are
+    # tokenised into (storage.text.tokens), space-separated: splitting them and dropping the
+    # over-long ones, as tokens() does, is all that is left.
     return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(40))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
+        .filter(tantivy.Filter.remove_long(MAX_TERM_BYTES))
         .build()
     )
 
@@ -254,7 +255,12 @@ class SearchIndex:
         ids = [int(doc["id"][0]) for doc in docs]
         body_words = self._body_words(searcher, query.scored_words, ids)
         return [
-            Candidate(article_id, str(doc["title"][0]), int(ts or 0), body_words.get(key, 0))
+            Candidate(
+                article_id,
+                tuple(str(doc["title"][0]).split()),
+                int(ts or 0),
+                body_words.get(key, 0),
+            )
             for article_id, doc, ts, key in zip(ids, docs, sort_ts, found, strict=True)
         ]
 
@@ -341,10 +347,10 @@ class SearchIndex:
     def _document(self, article: IndexedArticle) -> Any:
         doc = tantivy.Document()
         doc.add_integer("id", article.id)
-        doc.add_text("title", article.title)
-        doc.add_text("body", article.body)
+        doc.add_text("title", index_text(article.title))
+        doc.add_text("body", index_text(article.body))
         if article.source:
-            doc.add_text("source", article.source)
+            doc.add_text("source", index_text(article.source))
         doc.add_integer("sort_ts", article.sort_ts)
         return doc
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.text import tokens
+from storage.text import words
 
 MAX_KEYWORDS = 20
 # Suffix, and how many letters must remain for it to be cut ("news" keeps its "s").
@@ -36,11 +36,6 @@ def stem(word: str) -> str:
     return word
 
 
-def stems_of(text: str) -> frozenset[str]:
-    """The stems of every word of a text."""
-    return frozenset(stem(token) for token in tokens(text))
-
-
 @dataclass(frozen=True, slots=True)
 class KeywordQuery:
     include: tuple[str, ...]  # folded words; empty means "every article"
@@ -48,12 +43,16 @@ class KeywordQuery:
 
 
 def parse_keywords(text: str) -> KeywordQuery:
-    """``obama iran -sport`` -> include (obama, iran), exclude (sport)."""
+    """``obama iran -sport`` -> include (obama, iran), exclude (sport).
+
+    Words are kept as written ("基准利率" stays one keyword, not its search bigrams), so that
+    the matcher can ask for all of its terms together.
+    """
     include: list[str] = []
     exclude: list[str] = []
     for part in text.split():
         target = exclude if part.startswith("-") and len(part) > 1 else include
-        for word in tokens(part.lstrip("-")):
+        for word in words(part.lstrip("-")):
             if word not in target:
                 target.append(word)
     return KeywordQuery(tuple(include[:MAX_KEYWORDS]), tuple(exclude[:MAX_KEYWORDS]))

@@ -1,4 +1,4 @@
-"""Which subscriptions a new article matches: an inverted index from stems to subscriptions."""
+"""Which subscriptions a new article matches: an inverted index from keywords to subscriptions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.alerts.keywords import stem, stems_of
+from services.alerts.languages import KeywordMatcher, Languages
 from storage.text import tokens
 
 
@@ -31,36 +31,41 @@ class Recipient:
 class SubscriptionIndex:
     """Built once per set of subscriptions; matching an article is a few set look-ups."""
 
-    def __init__(self, rules: Iterable[SubscriptionRule]) -> None:
-        self._by_stem: dict[str, list[SubscriptionRule]] = defaultdict(list)
+    def __init__(
+        self, rules: Iterable[SubscriptionRule], languages: Languages | None = None
+    ) -> None:
+        self._by_word: dict[str, list[SubscriptionRule]] = defaultdict(list)
         self._everything: list[SubscriptionRule] = []
         self._excluded: dict[int, frozenset[str]] = {}
         self.size = 0
         for rule in rules:
             self.size += 1
             if rule.exclude:
-                self._excluded[rule.id] = frozenset(stem(word) for word in rule.exclude)
+                self._excluded[rule.id] = frozenset(rule.exclude)
             if not rule.include:
                 self._everything.append(rule)
-            for word_stem in {stem(word) for word in rule.include}:
-                self._by_stem[word_stem].append(rule)
+            for word in dict.fromkeys(rule.include):
+                self._by_word[word].append(rule)
+        excluded = (word for words in self._excluded.values() for word in words)
+        # Inflections are matched in the article's language (services.alerts.languages).
+        self._keywords = KeywordMatcher([*self._by_word, *excluded], languages)
 
     def recipients(
         self, title: str, text: str, stored_at: datetime, source: str | None = None
     ) -> list[Recipient]:
         """Every (chat, topic) whose subscriptions match the article, each once."""
-        article_stems = stems_of(f"{title}\n{text}")
+        article_words = self._keywords.found_in(title, text)
         source_words = frozenset(tokens(source or ""))
         matched: dict[int, SubscriptionRule] = {rule.id: rule for rule in self._everything}
-        for word_stem in article_stems & self._by_stem.keys():
-            for rule in self._by_stem[word_stem]:
+        for word in article_words & self._by_word.keys():
+            for rule in self._by_word[word]:
                 matched[rule.id] = rule
         found: dict[tuple[int, int], Recipient] = {}
         for rule in matched.values():
             if rule.since > stored_at or not source_words.issuperset(rule.source):
                 continue
             excluded = self._excluded.get(rule.id)
-            if excluded and not excluded.isdisjoint(article_stems):
+            if excluded and not excluded.isdisjoint(article_words):
                 continue
             found.setdefault((rule.chat_id, rule.topic), Recipient(rule.chat_id, rule.topic))
         return list(found.values())

@@ -156,7 +156,8 @@ class SubscriptionService:
         corrections: list[tuple[str, str]] = []
         for word in words:
             meant = word
-            if self._vocabulary.document_frequency(word) == 0:
+            # A word search splits into several terms (Chinese, Thai...) is no typo of one.
+            if len(tokens(word)) == 1 and self._vocabulary.document_frequency(word) == 0:
                 meant = self._vocabulary.closest_term(word) or word
                 if meant != word:
                     corrections.append((word, meant))

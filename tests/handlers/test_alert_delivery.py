@@ -597,3 +597,37 @@ async def _alert_loop_started(tmp_path: Path, within: float = 5.0) -> None:
     finally:
         await engine.dispose()
     raise TimeoutError("the alert loop never matched")
+
+
+# -- other languages and scripts (issue 12) ------------------------------------------------------
+
+
+async def delivered(pipe: Pipeline) -> list[str]:
+    """Match, then deliver until nothing is left (one alert a second per chat)."""
+    await pipe.run()
+    for _ in range(5):
+        pipe.advance(2)
+        await pipe.run()
+    return sorted(
+        title.removeprefix("<b>").removesuffix("</b>")
+        for title in alert_titles(pipe.alerts(PRIVATE))
+    )
+
+
+async def test_a_russian_keyword_alerts_on_its_inflections(pipe: Pipeline) -> None:
+    await pipe.command("/subscribe выборы")
+    await pipe.load("Явка на выборах в Москве оказалась выше прошлой", "Итоги подведут позже.")
+    await pipe.load("Выбросы в атмосферу сократились", "Данные опубликовало министерство.")
+    assert await delivered(pipe) == ["Явка на выборах в Москве оказалась выше прошлой"]
+
+
+async def test_cjk_and_thai_keywords_alert_on_the_articles_that_hold_them(pipe: Pipeline) -> None:
+    await pipe.command("/subscribe 基准利率 อัตราดอกเบี้ย")
+    (reply,) = pipe.bot.replies()[-1:]
+    assert "I read" not in reply.params["text"]  # no "typo" corrected in unspaced scripts
+    await pipe.load("央行宣布下调基准利率", "中国人民银行周一宣布下调基准利率。")
+    await pipe.load("利率市场化改革继续推进", "有关部门表示，改革将继续推进。")
+    await pipe.load("ธนาคารแห่งประเทศไทยคงอัตราดอกเบี้ยนโยบาย", "คณะกรรมการมีมติคงอัตรา")
+    assert await delivered(pipe) == sorted(
+        ["央行宣布下调基准利率", "ธนาคารแห่งประเทศไทยคงอัตราดอกเบี้ยนโยบาย"]
+    )
