@@ -146,6 +146,16 @@ def build_application(
             what="setMyCommands",
             settings=settings,
         )
+        for code, menu in handlers.translated_menus():
+            # Telegram shows a user the menu for their language_code (ISO 639-1), else
+            # the default (English) one above.
+            await keep_trying(
+                lambda code=code, menu=menu: application.bot.set_my_commands(  # type: ignore[misc]
+                    menu, language_code=code
+                ),
+                what=f"setMyCommands ({code})",
+                settings=settings,
+            )
         jobs = application.job_queue
         if jobs is None:
             return
@@ -169,7 +179,11 @@ def build_application(
         if settings.alerts_in_bot:
             loop = AlertLoop(
                 runtime,
-                TelegramAlertSender(application.bot, paid_broadcast=settings.alert_paid_broadcast),
+                TelegramAlertSender(
+                    application.bot,
+                    paid_broadcast=settings.alert_paid_broadcast,
+                    locales=runtime.services.languages.chat_locale,
+                ),
                 settings,
                 clock=clock,
             )

@@ -22,6 +22,7 @@ from services.articles import ArticleService
 from services.container import Services
 from services.feeds.service import FeedService
 from services.ingest import IngestService
+from services.languages import LanguageService
 from services.paging import PagingService
 from services.search import SearchService
 from storage.db import create_engine, create_session_factory, migrate
@@ -107,6 +108,7 @@ class Runtime:
             ),
             index_follower=follower,
             channels=ChannelService(sessions, clock=clock),
+            languages=LanguageService(sessions, clock=clock),
         )
         return cls(engine, sessions, follower, services, http, feed_pool)
 

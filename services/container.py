@@ -9,6 +9,7 @@ from services.alerts.subscriptions import SubscriptionService
 from services.articles import ArticleService
 from services.feeds.service import FeedService
 from services.ingest import IngestService
+from services.languages import LanguageService
 from services.paging import PagingService
 from services.search import SearchService
 from storage.index_sync import IndexFollower
@@ -26,3 +27,5 @@ class Services:
     index_follower: IndexFollower
     # Channels and groups managed from a private chat.
     channels: ChannelService
+    # The language each chat chose with /language.
+    languages: LanguageService

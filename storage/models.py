@@ -89,6 +89,12 @@ class Chat(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     # Who connected it from a private chat: told there when the bot loses the right to post.
     connected_by: Mapped[int | None] = mapped_column(BigInteger)
+    # The language chosen with /language (a catalog code: "ru", "pt_BR"); None: not chosen,
+    # a private chat then speaks its user's Telegram language.
+    language: Mapped[str | None] = mapped_column(String(16))
+    # A private chat's user's Telegram language, as last seen (a catalog code): what alerts
+    # speak there until /language is used, since the alert sender has no update to read.
+    user_language: Mapped[str | None] = mapped_column(String(16))
 
 
 class ChatManager(Base):
