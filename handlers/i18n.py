@@ -117,10 +117,11 @@ def negotiate(language_code: str | None) -> str | None:
     return None
 
 
-def language_name(code: str) -> str:
-    """A language by its own name: "Русский", "Português (Brasil)", "فارسی"."""
+def language_name(code: str, *, capitalised: bool = True) -> str:
+    """A language by its own name: "Русский", "Português (Brasil)", "فارسی" (for a button;
+    ``capitalised=False`` inside a sentence: "hablo español")."""
     name = _locale(code).get_display_name(code) or code
-    return name[:1].upper() + name[1:]
+    return name[:1].upper() + name[1:] if capitalised else name
 
 
 def is_rtl(code: str | None = None) -> bool:

@@ -93,7 +93,7 @@ def _codes() -> str:
 
 def _spoken(where: str) -> str:
     """The confirmation, in the language just chosen."""
-    name = bidi(language_name(current_language()))
+    name = bidi(language_name(current_language(), capitalised=False))
     if where:
         return _("Done: I speak {language} in {where} now.").format(language=name, where=where)
     return _("Done: I speak {language} in this chat now.").format(language=name)
@@ -108,7 +108,7 @@ async def cmd_language(update: Update, context: NewsContext) -> None:
     if target is None:
         return
     if not target.args:
-        name = bidi(language_name(current_language()))
+        name = bidi(language_name(current_language(), capitalised=False))
         if target.remote:
             text = _("Send <code>/language {handle}CODE</code>, one of {codes}.").format(
                 handle=escape(target.handle), codes=_codes()
