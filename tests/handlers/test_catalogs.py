@@ -3,7 +3,6 @@ with the language's plural forms, compiled and current, and inside the package."
 
 from __future__ import annotations
 
-import gettext
 import re
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
 from bot.catalogs import POT, build, po_path
-from handlers.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, _, ngettext, use_language
+from handlers.i18n import DOMAIN, LANGUAGES, _, ngettext, use_language
 
 TRANSLATED = [code for code in LANGUAGES if code != "en"]
 _PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
