@@ -17,6 +17,7 @@ from babel.messages.pofile import read_po
 
 from bot.catalogs import POT, build, po_path
 from handlers.i18n import DOMAIN, LANGUAGES, _, ngettext, use_language
+from tests.helpers.telegram_html import parse_html
 
 TRANSLATED = [code for code in LANGUAGES if code != "en"]
 _PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
@@ -109,6 +110,15 @@ def test_every_translation_formats_with_the_english_arguments(code: str) -> None
         names = {name.strip("{}") for name in _PLACEHOLDER.findall(ids(message)[-1])}
         for form in forms(message):
             assert form.format(**dict.fromkeys(names, "x"))
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_every_translation_is_html_telegram_accepts(code: str) -> None:
+    """Tags agreeing is not enough: an isolate inside "</i>" would break it."""
+    for message in messages(code):
+        names = {name.strip("{}") for name in _PLACEHOLDER.findall(ids(message)[-1])}
+        for form in forms(message):
+            parse_html(form.format(**dict.fromkeys(names, "x")))
 
 
 def test_the_compiled_catalogs_are_current() -> None:
