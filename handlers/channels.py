@@ -32,7 +32,7 @@ from telegram.error import TelegramError
 from telegram.ext import ExtBot, JobQueue
 
 from handlers.context import NewsContext
-from handlers.i18n import N_, _, bidi, ngettext
+from handlers.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, _, bidi, ngettext, use_language
 from handlers.render_alerts import render_channels
 from services.alerts.channels import PostingChange
 from services.alerts.subscriptions import ChatRef
@@ -221,7 +221,21 @@ async def _delete_answer(context: NewsContext) -> None:
 
 
 async def tell_connector(context: NewsContext, change: PostingChange, *, lost: bool) -> None:
-    """Tell the person who connected a chat that its alerts paused or resumed."""
+    """Tell the person who connected a chat that its alerts paused or resumed (in the
+    language of their private chat with the bot, not the channel's)."""
+    locale = await context.services.languages.chat_locale(change.connected_by)
+    spoken = locale.spoken if locale.spoken in LANGUAGES else None
+    with use_language(spoken or DEFAULT_LANGUAGE, locale.timezone):
+        text = _connector_news(change, lost=lost)
+    try:
+        await context.bot.send_message(change.connected_by, text, parse_mode=ParseMode.HTML)
+    except TelegramError as error:  # they blocked the bot, or never started it
+        log.info(
+            "could not tell user %s about chat %s: %s", change.connected_by, change.chat_id, error
+        )
+
+
+def _connector_news(change: PostingChange, *, lost: bool) -> str:
     title = bidi(escape(display_name(change.title, None, change.chat_id)))
     n = change.subscriptions
     if lost:
@@ -238,10 +252,7 @@ async def tell_connector(context: NewsContext, change: PostingChange, *, lost: b
             "▶️ I may post in <b>{title}</b> again: its {n} subscriptions are back on.",
             n,
         ).format(title=title, n=n)
-    try:
-        await context.bot.send_message(change.connected_by, text, parse_mode=ParseMode.HTML)
-    except TelegramError as error:  # they blocked the bot, or never started it
-        log.info("could not tell user %s about chat %s: %s", change.connected_by, title, error)
+    return text
 
 
 # -- /channels and "Connect a channel" -----------------------------------------------------------
