@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from telegram import Update
@@ -146,16 +148,18 @@ def build_application(
             what="setMyCommands",
             settings=settings,
         )
-        for code, menu in handlers.translated_menus():
-            # Telegram shows a user the menu for their language_code (ISO 639-1), else
-            # the default (English) one above.
-            await keep_trying(
-                lambda code=code, menu=menu: application.bot.set_my_commands(  # type: ignore[misc]
-                    menu, language_code=code
-                ),
-                what=f"setMyCommands ({code})",
-                settings=settings,
+        # Telegram shows each user the menu for their app's language_code (ISO 639-1), else
+        # the default (English) one above; the languages' menus are registered side by side.
+        await asyncio.gather(
+            *(
+                keep_trying(
+                    partial(application.bot.set_my_commands, menu, language_code=code),
+                    what=f"setMyCommands ({code})",
+                    settings=settings,
+                )
+                for code, menu in handlers.translated_menus()
             )
+        )
         jobs = application.job_queue
         if jobs is None:
             return
