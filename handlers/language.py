@@ -91,9 +91,9 @@ def _codes() -> str:
     return ", ".join(f"<code>{code}</code>" for code in LANGUAGES)
 
 
-def _spoken(where: str) -> str:
-    """The confirmation, in the language just chosen."""
-    name = bidi(language_name(current_language(), capitalised=False))
+def _spoken(code: str, where: str = "") -> str:
+    """The confirmation that the chat (``where``, "" for this one) now speaks ``code``."""
+    name = bidi(language_name(code, capitalised=False))
     if where:
         return _("Done: I speak {language} in {where} now.").format(language=name, where=where)
     return _("Done: I speak {language} in this chat now.").format(language=name)
@@ -132,9 +132,9 @@ async def cmd_language(update: Update, context: NewsContext) -> None:
     locale = await context.services.languages.set_language(target.chat, code)
     if not target.remote:
         set_language(code, locale.timezone)  # the rest of this update speaks it too
-        await answer(update, context, _spoken(""))
+        await answer(update, context, _spoken(code))  # in the language just chosen
         return
-    await answer(update, context, _spoken(target.where))
+    await answer(update, context, _spoken(code, target.where))  # in this chat's language
 
 
 async def on_language_button(update: Update, context: NewsContext) -> None:
@@ -154,4 +154,4 @@ async def on_language_button(update: Update, context: NewsContext) -> None:
     locale = await context.services.languages.set_language(chat_ref_of(chat), code)
     set_language(code, locale.timezone)
     await query.answer()
-    await edit_in_place(query, _spoken(""), None)
+    await edit_in_place(query, _spoken(code), None)

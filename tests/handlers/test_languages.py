@@ -23,7 +23,7 @@ from services.articles import ArticleView
 from services.parsing import RawArticle
 from storage.db import create_engine, create_session_factory
 from tests.handlers.harness import BotHarness, running_bot, settings_for
-from tests.helpers.botapi import JSON
+from tests.helpers.botapi import BOT_ID, JSON
 
 GROUP = -4000001001
 ADMIN, MEMBER = 601, 602
@@ -316,3 +316,18 @@ async def test_alerts_speak_each_chats_language(bot: BotHarness, tmp_path: Path)
     assert alert(32).startswith("🔔 Нова стаття")
     assert "2 лист. 2026" in alert(32)  # 20:00 UTC is the next day in Tokyo
     assert alert(33).startswith("🔔 New article") and "1 Nov 2026" in alert(33)
+
+
+async def test_a_channel_is_given_its_language_from_a_private_chat(bot: BotHarness) -> None:
+    channel, editor = -1002000000001, 702
+    bot.api.set_chat(channel, "channel", title="World News", username="mychannel")
+    bot.api.set_admins(channel, [editor, BOT_ID], creator=701)
+    done = await say(bot, "/language @mychannel fa", editor, lang="ru")
+    # Told in the private chat's language, naming the channel's new one.
+    assert done == "Готово: теперь в <b>World News</b> я говорю на языке «فارسی»."
+    assert (await bot.services.languages.chat_locale(channel)).language == "fa"
+    assert (await bot.services.languages.chat_locale(editor)).language is None
+    refused = await say(bot, "/language @mychannel fa", 705, lang="ru")
+    assert (
+        "World News" in refused and (await bot.services.languages.chat_locale(705)).language is None
+    )
