@@ -4,6 +4,7 @@ with the language's plural forms, compiled and current, and inside the package."
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -148,10 +149,18 @@ def test_a_language_without_a_catalog_speaks_english() -> None:
 def test_the_catalogs_load_from_an_installed_wheel(tmp_path: Path) -> None:
     """A wheel (what pip installs) carries every catalog, and the bot installed from it
     speaks them, away from this checkout."""
-    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    wheels, target, source = tmp_path / "wheels", tmp_path / "site", tmp_path / "source"
+    # Built from a copy: setuptools leaves build/ and *.egg-info where it builds.
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for package in ("bot", "handlers", "services", "storage"):
+        shutil.copytree(
+            ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     pip = [sys.executable, "-m", "pip", "-q"]
     subprocess.run(
-        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)],
         check=True,
         capture_output=True,
     )
