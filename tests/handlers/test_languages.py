@@ -15,12 +15,15 @@ from telegram import Update
 from handlers.i18n import current_language, negotiate, use_language
 from handlers.language import LANGUAGE_PREFIX
 from handlers.render import render_article
+from handlers.render_alerts import render_digest
 from handlers.sender import TelegramAlertSender
+from handlers.throttle import ThrottleGate
 from services.alerts.delivery import DeliveryWorker
 from services.alerts.matcher import AlertMatcher
 from services.alerts.ratelimit import TokenBucket
 from services.articles import ArticleView
 from services.parsing import RawArticle
+from services.throttle import CommandThrottle, ThrottlePolicy
 from storage.db import create_engine, create_session_factory
 from tests.handlers.harness import BotHarness, running_bot, settings_for
 from tests.helpers.botapi import BOT_ID, JSON
@@ -331,3 +334,24 @@ async def test_a_channel_is_given_its_language_from_a_private_chat(bot: BotHarne
     assert (
         "World News" in refused and (await bot.services.languages.chat_locale(705)).language is None
     )
+
+
+async def test_the_throttles_warning_speaks_the_senders_language(tmp_path: Path) -> None:
+    """The language is chosen before the throttle gate, which may answer on its own."""
+    gate = ThrottleGate(CommandThrottle(ThrottlePolicy(1, 60.0)))
+    async with running_bot(tmp_path, alert_loop=False, gate=gate) as harness:
+        for _ in range(2):
+            update = harness.api.updates.message_update("/latest", chat_id=5, user_id=5)
+            await harness.send(speaking(update, "uk"))
+        texts = [c.params["text"] for c in harness.replies()]
+    assert texts[-1] == (
+        "Ви надсилаєте повідомлення швидше, ніж я встигаю відповідати, тож деякі я пропускаю."
+    )
+
+
+def test_a_digest_is_headed_and_counted_in_the_chats_language() -> None:
+    articles = [card(f"Story {n}") for n in range(3)]
+    with use_language("ru"):
+        assert render_digest(articles, "daily", "newsbot").startswith("🗞 Ваша дневная сводка (3)")
+    with use_language("pt_BR"):
+        assert render_digest(articles, "hourly", "newsbot").startswith("🗞 Seu resumo da hora (3)")
