@@ -26,7 +26,8 @@ MAX_TITLE_LENGTH = 512
 MAX_DEPTH = 32
 
 _ENTITY_MARKERS = tuple(
-    "<!ENTITY".encode(codec) for codec in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+    "<!ENTITY".encode(codec)
+    for codec in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 )
 
 ProblemKind = Literal["too_large", "empty", "not_xml", "entities", "not_opml", "too_deep"]
