@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from services.alerts.channels import ChannelService
 from services.alerts.subscriptions import SubscriptionService
 from services.articles import ArticleService
+from services.feeds.follow import FollowService
 from services.feeds.service import FeedService
 from services.ingest import IngestService
 from services.paging import PagingService
@@ -26,3 +27,5 @@ class Services:
     index_follower: IndexFollower
     # Channels and groups managed from a private chat.
     channels: ChannelService
+    # A chat's own feeds (/follow).
+    follows: FollowService

@@ -18,9 +18,11 @@ class FeedRepository:
         self._session = session
 
     async def add_unless_present(
-        self, url: str, at: datetime, interval_seconds: int
+        self, url: str, at: datetime, interval_seconds: int, *, public: bool = True
     ) -> tuple[Feed, bool]:
-        """The feed with this URL, added now unless there; True when added by this call."""
+        """The feed with this URL, added now unless there; True when added by this call.
+
+        ``public``: added by a bot administrator, not by a chat (/follow)."""
         added = await self._session.execute(
             insert_unless_present(self._session, Feed)
             .values(
@@ -30,6 +32,7 @@ class FeedRepository:
                 interval_seconds=interval_seconds,
                 active=True,
                 consecutive_errors=0,
+                public=public,
             )
             .returning(Feed.id)
         )
