@@ -22,6 +22,7 @@ from handlers.errors import on_error
 from handlers.fallback import make_unknown_command_handler, on_not_text
 from handlers.feeds import cmd_addfeed, cmd_feeds, cmd_removefeed
 from handlers.inline import on_inline_query
+from handlers.opml import register_opml
 from handlers.search import cmd_search, on_page, on_text, on_unknown_button
 from handlers.subscriptions import (
     cmd_digest,
@@ -86,6 +87,7 @@ def register(
     for name, callback in commands.items():
         also = _ALSO_IN_CHANNELS if name in _CHANNEL_COMMANDS else None
         application.add_handler(CommandHandler(name, callback, filters=also))
+    register_opml(application)
     application.add_handler(MessageHandler(filters.StatusUpdate.CHAT_SHARED, on_chat_shared))
     application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migration))
