@@ -21,6 +21,7 @@ from handlers.channels import cmd_channels, on_chat_shared
 from handlers.errors import on_error
 from handlers.fallback import make_unknown_command_handler, on_not_text
 from handlers.feeds import cmd_addfeed, cmd_feeds, cmd_removefeed
+from handlers.follow import cmd_follow, on_follow_choice
 from handlers.inline import on_inline_query
 from handlers.opml import register_opml
 from handlers.search import cmd_search, on_page, on_text, on_unknown_button
@@ -44,7 +45,8 @@ COMMANDS = (
     BotCommand("latest", "The newest articles"),
     BotCommand("article", "Show one article by its ID"),
     BotCommand("subscribe", "Alerts for new articles, optionally by keywords"),
-    BotCommand("subscriptions", "This chat's subscriptions"),
+    BotCommand("follow", "Follow a feed here, optionally by keywords"),
+    BotCommand("subscriptions", "This chat's subscriptions and followed feeds"),
     BotCommand("unsubscribe", "Stop a subscription (ID or all)"),
     BotCommand("digest", "One message per article, or an hourly/daily digest"),
     BotCommand("quiet", "Hold alerts during quiet hours, e.g. 22:00-07:00"),
@@ -57,7 +59,7 @@ COMMANDS = (
 # looks at messages only).
 _ALSO_IN_CHANNELS = filters.UpdateType.MESSAGES | filters.UpdateType.CHANNEL_POST
 _CHANNEL_COMMANDS = frozenset(
-    {"subscribe", "subscriptions", "unsubscribe", "digest", "quiet", "timezone"}
+    {"subscribe", "subscriptions", "unsubscribe", "digest", "quiet", "timezone", "follow"}
 )
 
 
@@ -83,6 +85,7 @@ def register(
         "addfeed": cmd_addfeed,
         "removefeed": cmd_removefeed,
         "channels": cmd_channels,
+        "follow": cmd_follow,
     }
     for name, callback in commands.items():
         also = _ALSO_IN_CHANNELS if name in _CHANNEL_COMMANDS else None
@@ -93,6 +96,7 @@ def register(
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migration))
     application.add_handler(CallbackQueryHandler(on_page, pattern=r"^pg:"))
     application.add_handler(CallbackQueryHandler(on_unsubscribe_button, pattern=r"^unsub:"))
+    application.add_handler(CallbackQueryHandler(on_follow_choice, pattern=r"^fw:"))
     application.add_handler(CallbackQueryHandler(on_unknown_button))
     application.add_handler(InlineQueryHandler(on_inline_query))
     application.add_handler(

@@ -8,10 +8,12 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.render import MAX_MESSAGE_CHARS, deep_link, render_article_block
+from handlers.render_follow import render_follows_block, unfollow_buttons
 from services.alerts.channels import ManagedChat
 from services.alerts.schedule import DeliveryPrefs, format_minutes
 from services.alerts.subscriptions import SubscribeResult, SubscriptionView
 from services.articles import ArticleView
+from services.feeds.follow import FollowedFeed
 
 UNSUBSCRIBE_PREFIX = "unsub"
 MAX_ID = 2**63 - 1  # ids are BIGINT
@@ -88,10 +90,12 @@ def render_subscriptions(
     where: str = "this chat",
     handle: str = "",
     buttons: bool = True,
+    follows: Sequence[FollowedFeed] = (),
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """A chat's subscriptions and settings; ``handle`` names a chat managed from elsewhere."""
+    """A chat's subscriptions, followed feeds and settings; ``handle`` names a chat managed
+    from elsewhere."""
     named = escape(handle)
-    if not subscriptions:
+    if not subscriptions and not follows:
         return (
             f"{where[0].upper()}{where[1:]} has no subscriptions. Send /subscribe {named}"
             f"for every new article, or /subscribe {named}<i>words</i> for articles "
@@ -103,6 +107,9 @@ def render_subscriptions(
     if not buttons:
         footer.append(f"Remove one with <code>/unsubscribe {named}ID</code>.")
     room = MAX_MESSAGE_CHARS - 100 - sum(len(line) + 1 for line in [*lines, *footer])
+    followed = render_follows_block(follows, room // 2 if subscriptions else room)
+    footer = followed + footer
+    room -= sum(len(line) + 1 for line in followed)
     for number, subscription in enumerate(subscriptions[:50]):
         line = f"#{subscription.id}: {describe_subscription(subscription)}"
         if len(line) + 1 > room:  # never cut a line: a cut tag is a refused message
@@ -118,6 +125,7 @@ def render_subscriptions(
         [InlineKeyboardButton(f"Unsubscribe #{s.id}", callback_data=f"{UNSUBSCRIBE_PREFIX}:{s.id}")]
         for s in subscriptions[:50]
     ]
+    keyboard += unfollow_buttons(follows)
     return "\n".join(lines), InlineKeyboardMarkup(keyboard)
 
 

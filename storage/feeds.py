@@ -63,6 +63,23 @@ class FeedRepository:
             found.update((int(article_id), external) for article_id, external in rows.all())
         return found
 
+    async def ids_by_keys(
+        self, external_ids: Sequence[str], canonical_urls: Sequence[str]
+    ) -> dict[str, int]:
+        """Article ids by external id and by canonical URL (both kinds of key in one map)."""
+        found: dict[str, int] = {}
+        for column, keys in (
+            (Article.external_id, external_ids),
+            (Article.canonical_url, canonical_urls),
+        ):
+            unique = sorted(set(keys))
+            for start in range(0, len(unique), 500):
+                rows = await self._session.execute(
+                    select(column, Article.id).where(column.in_(unique[start : start + 500]))
+                )
+                found.update((str(key), int(article_id)) for key, article_id in rows.all())
+        return found
+
     async def remove(self, feed_id: int) -> bool:
         result = await self._session.execute(delete(Feed).where(Feed.id == feed_id))
         return bool(getattr(result, "rowcount", 0))

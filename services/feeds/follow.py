@@ -168,9 +168,11 @@ class FollowService:
         The caller checks, as for /follow, that the user may still change the chat.
         """
         pending = await self.pending_choice(choice_id)
+        # A choice asked for in a channel post is nobody's: the caller has checked that
+        # whoever taps may post there.
         if (
             pending is None
-            or pending.user_id != user_id
+            or pending.user_id not in (None, user_id)
             or not 0 <= index < len(pending.candidates)
         ):
             return self._refused(Refusal.CHOICE_GONE)

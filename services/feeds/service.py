@@ -105,7 +105,7 @@ class FeedService:
         """``holder`` names this process in the claims it takes (host:pid, say);
         ``parse_executor``: a process pool for parsing feeds (default: a thread)."""
         self._sessions = session_factory
-        self._writer = EntryWriter(ingest, session_factory)
+        self._writer = EntryWriter(ingest, session_factory, clock)
         self._client = client
         self._clock = clock
         self._allowed_hosts = allowed_hosts
@@ -319,6 +319,7 @@ class FeedService:
                     if entry.article.published_at is None
                     else entry.article.published_at > feed.added_at
                 ),
+                feed_id=feed.id,
             )
             for n, entry in enumerate(parsed.entries, start=1)
         ]

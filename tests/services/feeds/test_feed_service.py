@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.feeds.run import DEACTIVATE_AFTER_ERRORS
 from services.feeds.service import FeedService
 from services.ingest import IngestService
-from storage.models import Article, ArticleEvent
+from storage.models import Article, ArticleEvent, FeedItem
 from tests.conftest import FixedClock
 
 FEED_URL = "https://news.example/rss.xml"
@@ -65,11 +65,17 @@ async def feeds(
 
 
 async def events(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[str, bool]]:
+    """The feed item log: each entry new to its feed, and whether it is news.
+
+    (Feed entries are stored silently in the article event log; alerts come from here.)
+    """
     async with sessions() as session:
+        silent = await session.execute(select(ArticleEvent.notify).where(ArticleEvent.notify))
+        assert silent.all() == []
         rows = await session.execute(
-            select(Article.title, ArticleEvent.notify)
-            .join(Article, Article.id == ArticleEvent.article_id)
-            .order_by(ArticleEvent.seq)
+            select(Article.title, FeedItem.notify)
+            .join(Article, Article.id == FeedItem.article_id)
+            .order_by(FeedItem.seq)
         )
         return [(title, notify) for title, notify in rows.all()]
 

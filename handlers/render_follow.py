@@ -1,0 +1,186 @@
+"""Pure rendering of /follow's answers, the feed choice buttons and followed feeds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from handlers.i18n import _, ngettext
+from handlers.render import MAX_CALLBACK_BYTES
+from services.feeds.discover import FeedCandidate
+from services.feeds.follow import FollowedFeed, FollowResult, FollowStatus, Refusal
+
+CHOICE_PREFIX = "fw"
+# "fw:<choice id>:<candidate index>": at most 3 + 19 + 1 + 2 bytes, far under 64.
+_CHOICE_DATA = re.compile(r"fw:([0-9]{1,19}):([0-9]{1,2})")
+# A followed feed's id as users see and type it: "f3" (keyword subscriptions are plain "3").
+_FOLLOW_ID = re.compile(r"#?f([0-9]{1,18})", re.IGNORECASE)
+UNFOLLOW_DATA_PREFIX = "unsub:f"
+_UNFOLLOW_DATA = re.compile(r"unsub:f([0-9]{1,18})")
+_LABEL_CHARS = 60
+_SHOWN_URL_CHARS = 300
+
+
+def follow_handle(follow_id: int) -> str:
+    return f"f{follow_id}"
+
+
+def parse_follow_id(argument: str) -> int | None:
+    """``f3`` (or ``#f3``) -> 3; None for anything else."""
+    found = _FOLLOW_ID.fullmatch(argument.strip())
+    return int(found.group(1)) if found else None
+
+
+def parse_unfollow_callback(data: str) -> int | None:
+    found = _UNFOLLOW_DATA.fullmatch(data)
+    return int(found.group(1)) if found else None
+
+
+def parse_choice_callback(data: str) -> tuple[int, int] | None:
+    """``fw:12:1`` -> (choice 12, candidate 1); None for anything else (forged, too long)."""
+    found = _CHOICE_DATA.fullmatch(data)
+    if found is None or int(found.group(1)) > 2**63 - 1:
+        return None
+    return int(found.group(1)), int(found.group(2))
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def feed_name(title: str | None, url: str) -> str:
+    """A feed as shown (HTML): its title, else its address."""
+    return escape(_shorten(title or url, _SHOWN_URL_CHARS))
+
+
+def describe_follow(follow: FollowedFeed) -> str:
+    """One followed feed (HTML): ``f3: <b>Title</b> (url), entries mentioning …``."""
+    line = f"{follow_handle(follow.id)}: <b>{feed_name(follow.title, follow.url)}</b>"
+    if follow.title:
+        line += f" ({escape(_shorten(follow.url, _SHOWN_URL_CHARS))})"
+    if follow.include:
+        words = " ".join(f"<b>{escape(w)}</b>" for w in follow.include)
+        line += ", " + _("entries mentioning {words}").format(words=words)
+    if follow.exclude:
+        words = " ".join(f"<b>{escape(w)}</b>" for w in follow.exclude)
+        line += ", " + _("except those mentioning {words}").format(words=words)
+    if not follow.active:
+        line += " — " + _("not polled right now (too many errors)")
+    return line
+
+
+def render_followed(
+    result: FollowResult, *, where: str, handle: str = ""
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The answer to /follow or to a feed choice button; ``where`` names the chat (HTML)."""
+    followed = result.followed
+    see = _("See /subscriptions {handle}to list or remove them.").format(handle=escape(handle))
+    if result.status == FollowStatus.ADDED and followed is not None:
+        text = _("✅ {where} now follows {feed} ({id}).").format(
+            where=where[:1].upper() + where[1:],
+            feed=f"<b>{feed_name(followed.title, followed.url)}</b>",
+            id=follow_handle(followed.id),
+        )
+        if followed.include or followed.exclude:
+            text += "\n" + describe_follow(followed)
+        text += "\n" + _("What it holds now is not announced; new entries are.")
+        return text + "\n" + see, None
+    if result.status == FollowStatus.ALREADY and followed is not None:
+        text = _("{where} already follows {feed} ({id}).").format(
+            where=where[:1].upper() + where[1:],
+            feed=f"<b>{feed_name(followed.title, followed.url)}</b>",
+            id=follow_handle(followed.id),
+        )
+        return text + "\n" + see, None
+    if result.status == FollowStatus.LIMIT:
+        text = ngettext(
+            "{where} already follows {n} feed, the most a chat may.",
+            "{where} already follows {n} feeds, the most a chat may.",
+            result.limit,
+        ).format(where=where[:1].upper() + where[1:], n=result.limit)
+        return text + " " + _("Remove one first.") + "\n" + see, None
+    if result.status == FollowStatus.CHOOSE and result.choice_id is not None:
+        return _("That page names several feeds. Which one should {where} follow?").format(
+            where=where
+        ), choice_keyboard(result.choice_id, result.candidates)
+    return render_refusal(result.refusal, result.detail), None
+
+
+def render_refusal(refusal: Refusal | None, detail: str | None) -> str:
+    reason = escape(detail or "")
+    if refusal == Refusal.WORDS:
+        return _("Those words have no letters or digits in them.")
+    if refusal == Refusal.ADDRESS:
+        return _("I can't follow that address: {reason}.").format(reason=reason)
+    if refusal == Refusal.UNREACHABLE:
+        return _("I couldn't read that address: {reason}. Check it and try again.").format(
+            reason=reason
+        )
+    if refusal == Refusal.NOT_A_FEED:
+        return _(
+            "That is neither an RSS or Atom feed nor a page that names one. "
+            "Send the address of the feed itself."
+        )
+    return _("That choice is no longer available. Send /follow again.")
+
+
+def choice_keyboard(choice_id: int, candidates: Sequence[FeedCandidate]) -> InlineKeyboardMarkup:
+    rows = []
+    for index, candidate in enumerate(candidates):
+        data = f"{CHOICE_PREFIX}:{choice_id}:{index}"
+        assert len(data.encode()) <= MAX_CALLBACK_BYTES
+        label = _shorten(candidate.title or candidate.url, _LABEL_CHARS)
+        rows.append([InlineKeyboardButton(label, callback_data=data)])
+    return InlineKeyboardMarkup(rows)
+
+
+def render_follow_usage(handle: str = "") -> str:
+    named = escape(handle)
+    return _(
+        "Usage: <code>/follow {handle}URL</code> or "
+        "<code>/follow {handle}URL words -excluded</code> — a feed, or a page that names one."
+    ).format(handle=named)
+
+
+def render_follows_block(follows: Sequence[FollowedFeed], room: int) -> list[str]:
+    """The lines listing followed feeds within ``room`` characters (never cut mid-tag)."""
+    if not follows:
+        return []
+    lines = ["", _("📡 Followed feeds:")]
+    room -= sum(len(line) + 1 for line in lines)
+    for number, follow in enumerate(follows):
+        line = describe_follow(follow)
+        if len(line) + 1 > room:
+            lines.append(
+                ngettext("…and {n} more.", "…and {n} more.", len(follows) - number).format(
+                    n=len(follows) - number
+                )
+            )
+            break
+        lines.append(line)
+        room -= len(line) + 1
+    return lines
+
+
+def unfollow_buttons(follows: Sequence[FollowedFeed]) -> list[list[InlineKeyboardButton]]:
+    return [
+        [
+            InlineKeyboardButton(
+                _("Unsubscribe {id}").format(id=follow_handle(f.id)),
+                callback_data=f"{UNFOLLOW_DATA_PREFIX}{f.id}",
+            )
+        ]
+        for f in follows[:50]
+    ]
+
+
+def render_unfollowed(removed: int, where: str, handle: str = "") -> str:
+    """The answer to ``/unsubscribe f3``."""
+    if removed:
+        return _("Unsubscribed: {where} no longer follows that feed.").format(where=where)
+    return _("No such followed feed in {where}. See {command}.").format(
+        where=where, command=escape(f"/subscriptions {handle}".strip())
+    )
