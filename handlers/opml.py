@@ -13,7 +13,7 @@ import logging
 import re
 from typing import Any
 
-from telegram import Chat, Document, InputFile, Message, Update
+from telegram import Chat, Document, InputFile, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
@@ -24,7 +24,6 @@ from handlers.channels import (
     display_name,
     resolve_target,
     tidy_after,
-    user_may_manage,
 )
 from handlers.context import NewsContext
 from handlers.i18n import _
@@ -40,6 +39,9 @@ from handlers.render_opml import (
     render_too_large,
     where_text,
 )
+
+# The rights of every management command: /import changes what the chat follows, as /follow.
+from handlers.subscriptions import _refuse_unless_admin, topic_of
 from services.feeds.opml import MAX_OPML_BYTES, OpmlProblem, parse_opml
 from services.feeds.opml_follow import export_followed, follow_outlines
 
@@ -60,31 +62,6 @@ _OPML_TYPES = (
 EXPORT_FILE_NAME = "feeds.opml"
 
 
-def _topic(message: Message) -> int:
-    return message.message_thread_id or 0 if message.is_topic_message else 0
-
-
-async def _may_change(update: Update, context: NewsContext, target: Target) -> bool:
-    """As for /subscribe and /follow: private chats own themselves, channel posts and
-    remote chats were checked by resolve_target; in groups only administrators."""
-    chat, message, user = update.effective_chat, update.effective_message, update.effective_user
-    if target.verified or chat is None:
-        return target.verified
-    if (
-        message is not None
-        and message.sender_chat is not None
-        and message.sender_chat.id == chat.id
-    ):
-        return True  # an anonymous administrator posts as the group itself
-    if user is None:
-        return False
-    try:
-        member = await context.bot.get_chat_member(chat.id, user.id)
-    except TelegramError:
-        return False
-    return user_may_manage(chat.type, member)
-
-
 def _where(target: Target) -> str:
     title = display_name(target.chat.title, target.username, target.chat.id)
     return where_text(title, target.remote)
@@ -97,7 +74,7 @@ async def cmd_export(update: Update, context: NewsContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    target = await resolve_target(update, context, _topic(message))
+    target = await resolve_target(update, context, topic_of(message))
     if target is None:
         return
     title = display_name(target.chat.title, target.username, target.chat.id)
@@ -167,13 +144,10 @@ async def _import(update: Update, context: NewsContext, document: Document) -> N
     message = update.effective_message
     if message is None:
         return
-    target = await resolve_target(update, context, _topic(message))
+    target = await resolve_target(update, context, topic_of(message))
     if target is None:
         return
-    if not await _may_change(update, context, target):
-        await answer(
-            update, context, _("Only this group's administrators can change the feeds it follows.")
-        )
+    if await _refuse_unless_admin(update, context, target):
         return
     if target.args:  # words after the command (or after the channel's name)
         await answer(update, context, render_import_usage(target.handle))

@@ -64,7 +64,7 @@ class FollowRepository:
             .where(FeedFollow.chat_id == chat_id)
             .order_by(FeedFollow.id)
         )
-        return [(follow, feed) for follow, feed in result.tuples()]
+        return [(follow, feed) for follow, feed in result.all()]
 
     async def count_for_chat(self, chat_id: int) -> int:
         result = await self._session.execute(
