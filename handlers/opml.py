@@ -39,8 +39,6 @@ from handlers.render_opml import (
     render_too_large,
     where_text,
 )
-
-# The rights of every management command: /import changes what the chat follows, as /follow.
 from handlers.subscriptions import _refuse_unless_admin, topic_of
 from services.feeds.opml import MAX_OPML_BYTES, OpmlProblem, parse_opml
 from services.feeds.opml_follow import export_followed, follow_outlines
