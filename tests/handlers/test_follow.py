@@ -251,8 +251,14 @@ async def test_a_page_naming_several_feeds_offers_buttons_and_refuses_forged_one
     await bot.send(press(buttons[1]["callback_data"], sent["message_id"], GROUP, MEMBER))
     assert await world.count(FeedFollow) == 0
     answers = [c.params.get("text") for c in bot.replies("answerCallbackQuery")]
-    assert "This button is not valid." in answers
-    assert "That choice is no longer available. Send /follow again." in answers
+    assert answers == [
+        "That choice is no longer available. Send /follow again.",
+        "This button is not valid.",
+        "This button is not valid.",
+        "This button is not valid.",
+        "Only the person who sent /follow can choose.",
+    ]
+    assert bot.api.message(GROUP, sent["message_id"])["text"] == question  # buttons still there
 
     await bot.send(press(buttons[1]["callback_data"], sent["message_id"], GROUP, ADMIN))
     (followed,) = await bot.services.follows.followed(GROUP)
@@ -321,6 +327,23 @@ async def test_a_channel_follows_by_a_post_and_from_a_private_chat(world: World)
     removed = await world.say(f"/unsubscribe @mychannel f{followed[1].id}", EDITOR, EDITOR)
     assert removed == "Unsubscribed: <b>World &lt;News&gt;</b> no longer follows that feed."
     assert [f.url for f in await bot.services.follows.followed(CHANNEL)] == [posted]
+
+    # A page's choice, asked for the channel from a private chat, is made there.
+    site.put("/page", page(("/a.rss", "A"), ("/b.rss", "B")), "text/html")
+    one_story(site, "/a.rss", ("a", "A"))
+    one_story(site, "/b.rss", ("a", "B"))
+    question = await world.say(f"/follow @mychannel {site.url('/page')}", EDITOR, EDITOR)
+    assert question.endswith("Which one should <b>World &lt;News&gt;</b> follow?")
+    sent = bot.api.sent_messages(EDITOR)[-1]
+    data = sent["reply_markup"]["inline_keyboard"][1][0]["callback_data"]
+    press = bot.api.updates.callback_query_update
+    await bot.send(press(data, sent["message_id"], EDITOR, EDITOR))
+    assert bot.api.message(EDITOR, sent["message_id"])["text"].startswith(
+        "✅ World <News> now follows B (f"
+    )
+    unfollow = (await bot.services.follows.followed(CHANNEL))[-1]
+    assert unfollow.url == site.url("/b.rss")
+    await world.say(f"/unsubscribe @mychannel f{unfollow.id}", EDITOR, EDITOR)
 
     # Alerts of a followed feed go to the channel.
     await world.poll_and_deliver()
