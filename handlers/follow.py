@@ -59,12 +59,16 @@ async def on_follow_choice(update: Update, context: NewsContext) -> None:
     follows = context.services.follows
     pending = await follows.pending_choice(choice_id)
     user = update.effective_user
-    if pending is None or (
-        pending.user_id is not None and (user is None or user.id != pending.user_id)
-    ):
+    if pending is None:
         await query.answer(
             _("That choice is no longer available. Send /follow again."), show_alert=True
         )
+        return
+    if index >= len(pending.candidates):  # forged: no such button was ever shown
+        await query.answer(_("This button is not valid."))
+        return
+    if pending.user_id is not None and (user is None or user.id != pending.user_id):
+        await query.answer(_("Only the person who sent /follow can choose."), show_alert=True)
         return
     where = _("this chat")
     if pending.chat_id != chat.id:  # a channel or group managed from this private chat

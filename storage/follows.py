@@ -88,12 +88,16 @@ class FollowRepository:
         await self._session.execute(delete(FeedItem).where(FeedItem.feed_id == feed_id))
 
     async def retire_unfollowed(self, feed_ids: Iterable[int]) -> None:
-        """Stop polling those of these chat feeds that nobody follows any more."""
+        """Stop polling those of these chat feeds that nobody follows any more.
+
+        Their claims go too: a poll under way would otherwise record the feed as active
+        again with its outcome (FeedRepository.record writes only while a claim stands).
+        """
         followed = select(FeedFollow.feed_id).where(FeedFollow.feed_id == Feed.id).exists()
         await self._session.execute(
             update(Feed)
             .where(Feed.id.in_(sorted(set(feed_ids))), Feed.public.is_(False), ~followed)
-            .values(active=False)
+            .values(active=False, claim=None)
             .execution_options(synchronize_session=False)
         )
 

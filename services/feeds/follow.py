@@ -144,15 +144,15 @@ class FollowService:
             normalised = await self._check(url)
         except FeedUrlRefused as refusal:
             return self._refused(Refusal.ADDRESS, str(refusal))
-        feed_url = normalised
+        feed = FeedCandidate(normalised, None)
         if discover and not await self._known(normalised):
             found = await self._discover(normalised)
             if isinstance(found, FollowResult):
                 return found
             if len(found) > 1:
                 return await self._offer(chat, topic, terms, user_id, found)
-            feed_url = found[0].url if found else normalised
-        return await self._add(chat, topic, feed_url, terms, user_id)
+            feed = found[0]
+        return await self._add(chat, topic, feed, terms, user_id)
 
     async def pending_choice(self, choice_id: int) -> PendingChoice | None:
         """A choice offered by follow() (CHOOSE), unless it is gone."""
@@ -187,8 +187,9 @@ class FollowService:
             feed_url = await self._check(pending.candidates[index].url)
         except FeedUrlRefused as refusal:
             return self._refused(Refusal.ADDRESS, str(refusal))
+        chosen = FeedCandidate(feed_url, pending.candidates[index].title)
         result = await self._add(
-            ChatRef(chat.id, chat.kind, chat.title), pending.topic, feed_url, row.terms, user_id
+            ChatRef(chat.id, chat.kind, chat.title), pending.topic, chosen, row.terms, user_id
         )
         async with self._sessions.begin() as session:
             await FollowChoiceRepository(session).remove(choice_id)
@@ -229,7 +230,8 @@ class FollowService:
             return await FeedRepository(session).by_url(url) is not None
 
     async def _discover(self, url: str) -> list[FeedCandidate] | FollowResult:
-        """[] when the URL is a feed itself; else the feeds the page names (a refusal if none)."""
+        """The feed itself when the URL is one; else the feeds the page names (a refusal
+        if none)."""
         fetched = await fetch_feed(
             self._client,
             url,
@@ -245,7 +247,7 @@ class FollowService:
             functools.partial(parse_feed, body, base_url=fetched.final_url, now=self._clock())
         )
         if parsed.entries or not (parsed.problems and parsed.problems[0].startswith("not a feed")):
-            return []
+            return [FeedCandidate(url, parsed.title)]
         candidates = []
         for candidate in await asyncio.to_thread(feed_links, body, fetched.final_url):
             try:
@@ -289,8 +291,11 @@ class FollowService:
         )
 
     async def _add(
-        self, chat: ChatRef, topic: int, feed_url: str, terms: str, user_id: int | None
+        self, chat: ChatRef, topic: int, candidate: FeedCandidate, terms: str, user_id: int | None
     ) -> FollowResult:
+        """Follow the feed at ``candidate.url`` (its title, when known, names it until its
+        first poll says otherwise)."""
+        feed_url = candidate.url
         keywords = parse_keywords(terms)
         now = self._clock()
         async with self._sessions.begin() as session:
@@ -314,6 +319,8 @@ class FollowService:
             )
             if not created and not feed.active:
                 _restart(feed, now)
+            if feed.title is None and candidate.title:
+                feed.title = candidate.title[:512]
             follow = await follows.add(
                 FeedFollow(
                     chat_id=chat.id,
