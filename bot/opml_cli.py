@@ -8,6 +8,7 @@ from typing import TextIO
 
 from services.feeds.opml import (
     MAX_OPML_BYTES,
+    MAX_URL_LENGTH,
     OpmlFeed,
     OpmlProblem,
     parse_opml,
@@ -72,6 +73,11 @@ async def import_opml(feeds: FeedService, path: Path, interval: timedelta, out: 
         return EXIT_UNREADABLE
     counts = {"added": 0, "already there": 0, "refused": 0}
     for outline in parsed.outlines:
+        if len(outline.xml_url) > MAX_URL_LENGTH:
+            counts["refused"] += 1
+            shown = outline.xml_url[:80] + "…"
+            print(f"refused {shown}: longer than {MAX_URL_LENGTH} characters", file=out)
+            continue
         result = await feeds.add(outline.xml_url, interval)
         if result.feed is None:
             counts["refused"] += 1

@@ -17,10 +17,12 @@ from typing import Literal
 
 from lxml import etree  # type: ignore[import-untyped]
 
-# Far more than any reader's export (10,000 feeds are ~1.5 MB only with long titles).
+# Room for several thousand outlines: more than a feed reader's export usually holds.
 MAX_OPML_BYTES = 1_000_000
-# Attribute values are cut to what the feeds table keeps.
+# The longest feed address the feeds table keeps. Longer ones are read whole (a cut address
+# would be another address) and refused by whoever adds them.
 MAX_URL_LENGTH = 2048
+# Titles are only shown: they are cut to what the feeds table keeps.
 MAX_TITLE_LENGTH = 512
 # Deeper than any real category tree; a deeper file is built to exhaust the parser.
 MAX_DEPTH = 32
@@ -144,11 +146,9 @@ def _outlines(
         # Readers disagree on case (xmlUrl, xmlurl): attributes are matched without it.
         attributes = {str(key).lower(): str(value) for key, value in element.attrib.items()}
         name = _clean(attributes.get("title") or attributes.get("text"), MAX_TITLE_LENGTH)
-        xml_url = _clean(attributes.get("xmlurl"), MAX_URL_LENGTH)
+        xml_url = _clean(attributes.get("xmlurl"), None)
         if xml_url:
-            yield OpmlOutline(
-                xml_url, name, _clean(attributes.get("htmlurl"), MAX_URL_LENGTH), categories
-            )
+            yield OpmlOutline(xml_url, name, _clean(attributes.get("htmlurl"), None), categories)
         # A feed outline with children is rare but legal; its children are read too.
         yield from _outlines(element, (*categories, name) if name else categories, depth + 1)
 
@@ -159,7 +159,7 @@ def _local(element: etree._Element) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
-def _clean(value: str | None, limit: int) -> str | None:
+def _clean(value: str | None, limit: int | None) -> str | None:
     if value is None:
         return None
     value = " ".join(value.split())[:limit]

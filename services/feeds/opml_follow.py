@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.alerts.subscriptions import ChatRef
-from services.feeds.follow import FollowResult, FollowService, FollowStatus
-from services.feeds.opml import OpmlFeed, OpmlOutline, render_opml
+from services.feeds.follow import FollowResult, FollowService, FollowStatus, Refusal
+from services.feeds.opml import MAX_URL_LENGTH, OpmlFeed, OpmlOutline, render_opml
 
 # Outlines looked at per import: each may cost a DNS lookup, and the answer lists each one.
 MAX_IMPORT_OUTLINES = 100
@@ -48,14 +48,26 @@ async def follow_outlines(
     done: list[ImportedOutline] = []
     full: FollowResult | None = None
     for outline in outlines[:max_outlines]:
-        if full is not None:  # the limit does not move during an import: no need to ask
+        if full is not None:  # full stays full (bar an unfollow meanwhile): no need to ask
             done.append(ImportedOutline(outline, full))
+            continue
+        if len(outline.xml_url) > MAX_URL_LENGTH:  # FollowService would follow it cut short
+            done.append(ImportedOutline(outline, _too_long(follows.limit)))
             continue
         result = await follows.follow(chat, topic, outline.xml_url, "", user_id, discover=False)
         if result.status == FollowStatus.LIMIT:
             full = result
         done.append(ImportedOutline(outline, result))
     return ImportReport(tuple(done), max(0, len(outlines) - max_outlines), follows.limit)
+
+
+def _too_long(limit: int) -> FollowResult:
+    return FollowResult(
+        FollowStatus.REFUSED,
+        refusal=Refusal.ADDRESS,
+        detail=f"the URL is longer than {MAX_URL_LENGTH} characters",
+        limit=limit,
+    )
 
 
 async def export_followed(

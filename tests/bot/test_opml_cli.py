@@ -106,6 +106,16 @@ async def test_import_reports_each_outline_and_adds_what_the_guard_lets_through(
     assert again.splitlines()[-1].endswith("added 0, already there 3, refused 3")
 
 
+async def test_an_address_too_long_to_keep_is_refused(settings: Settings, tmp_path: Path) -> None:
+    url = "https://wire.example/" + "p" * 2100
+    path = tmp_path / "long.opml"
+    path.write_text(f'<opml><body><outline xmlUrl="{url}"/></body></opml>')
+    status, output = await feeds(settings, "import", file=path)
+    assert status == 0
+    assert output.splitlines()[0] == f"refused {url[:80]}…: longer than 2048 characters"
+    assert (await feeds(settings, "list"))[1] == ""
+
+
 async def test_export_prints_every_feed_as_opml_that_imports_elsewhere(
     settings: Settings, tmp_path: Path
 ) -> None:

@@ -188,3 +188,11 @@ def test_an_undefined_html_entity_is_a_clear_problem() -> None:
     )
     assert result.kind == "not_xml"
     assert "nbsp" in result.detail
+
+
+def test_a_long_address_is_read_whole_and_long_titles_are_cut() -> None:
+    url = "https://a.example/" + "p" * 3000
+    data = f'<opml><body><outline text="{"t" * 600}" xmlUrl="{url}"/></body></opml>'.encode()
+    (outline,) = parsed(data).outlines
+    assert outline.xml_url == url  # a cut address would be another address
+    assert outline.title == "t" * 512

@@ -104,3 +104,12 @@ async def test_export_lists_each_followed_feed_once(follows: CountingFollows) ->
     )
     assert empty_count == 0
     assert parse_opml(empty) == OpmlDocument("None", ())
+
+
+async def test_an_address_too_long_to_keep_is_refused_not_cut(follows: CountingFollows) -> None:
+    url = "https://a.example/" + "p" * 2100
+    report = await follow_outlines(follows, CHAT, 0, [outline(url)], None)
+    (item,) = report.outlines
+    assert (item.result.status, item.result.refusal) == (FollowStatus.REFUSED, Refusal.ADDRESS)
+    assert item.result.detail == "the URL is longer than 2048 characters"
+    assert (follows.asked, await follows.followed(CHAT.id)) == (0, [])
