@@ -157,9 +157,7 @@ class EntryWriter:
             # Usually every entry is found by its id; the URL is looked up for the rest.
             missing = [e for e in entries if (e.article.external_id or "") not in ids]
             if missing:
-                ids.update(
-                    await repo.ids_by_keys([], [u for e in missing if (u := _canonical(e))])
-                )
+                ids.update(await repo.ids_by_keys([], [u for e in missing if (u := _canonical(e))]))
         now = self._clock()
         rows: dict[tuple[int, int], dict[str, Any]] = {}
         for entry in entries:
