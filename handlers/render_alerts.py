@@ -8,7 +8,7 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.render import MAX_MESSAGE_CHARS, deep_link, render_article_block
-from handlers.render_follow import render_follows_block, unfollow_buttons
+from handlers.render_follow import describe_follow, render_follows_block, unfollow_buttons
 from services.alerts.channels import ManagedChat
 from services.alerts.schedule import DeliveryPrefs, format_minutes
 from services.alerts.subscriptions import SubscribeResult, SubscriptionView
@@ -173,7 +173,8 @@ def render_channels(chats: Sequence[ManagedChat]) -> str:
             heading += " — paused: I may not post there"
         lines = [heading]
         lines += [f"  #{s.id}: {describe_subscription(s)}" for s in chat.subscriptions[:20]]
-        if not chat.subscriptions:
+        lines += [f"  {describe_follow(f)}" for f in chat.follows[:20]]
+        if not chat.subscriptions and not chat.follows:
             lines.append("  no subscriptions")
         blocks.append("\n".join(lines))
     help_text = (

@@ -143,12 +143,31 @@ class FeedItemRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def record(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Log pairs (feed_id, article_id, notify, created_at); one already there stays."""
-        for start in range(0, len(rows), 1000):
-            await self._session.execute(
-                insert_unless_present(self._session, FeedItem), list(rows[start : start + 1000])
+    async def record(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Log pairs (feed_id, article_id, notify, created_at); one already there stays.
+
+        Pairs already logged are left out before inserting, not only by ON CONFLICT: on
+        PostgreSQL a conflicting row still takes a sequence number, and every hole in
+        ``seq`` holds the matcher back for a while (it may be a transaction not yet
+        committed). A feed's entries come round at every poll that changed it.
+        Returns how many pairs were new.
+        """
+        new: list[dict[str, Any]] = []
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            known = await self._session.execute(
+                select(FeedItem.feed_id, FeedItem.article_id).where(
+                    FeedItem.feed_id.in_({row["feed_id"] for row in chunk}),
+                    FeedItem.article_id.in_({row["article_id"] for row in chunk}),
+                )
             )
+            logged = {(int(feed), int(article)) for feed, article in known.all()}
+            new += [r for r in chunk if (r["feed_id"], r["article_id"]) not in logged]
+        if new:
+            # Still ON CONFLICT: another process may log the same pair (another feed's
+            # poller never does: a feed is polled by one claim at a time).
+            await self._session.execute(insert_unless_present(self._session, FeedItem), new)
+        return len(new)
 
     async def after(self, seq: int, limit: int) -> list[ItemRow]:
         result = await self._session.execute(

@@ -150,10 +150,14 @@ class EntryWriter:
         if not entries:
             return
         async with self._sessions() as session:
-            ids = await FeedRepository(session).ids_by_keys(
-                [e.article.external_id for e in entries if e.article.external_id],
-                [u for e in entries if (u := _canonical(e))],
+            repo = FeedRepository(session)
+            ids = await repo.ids_by_keys(
+                [e.article.external_id for e in entries if e.article.external_id], []
             )
+            # Usually every entry is found by its id; the URL is looked up for the rest.
+            missing = [e for e in entries if (e.article.external_id or "") not in ids]
+            if missing:
+                ids.update(await repo.ids_by_keys([], [u for e in missing if (u := _canonical(e))]))
         now = self._clock()
         rows: dict[tuple[int, int], dict[str, Any]] = {}
         for entry in entries:

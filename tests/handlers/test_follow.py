@@ -353,6 +353,9 @@ async def test_a_channel_follows_by_a_post_and_from_a_private_chat(world: World)
     assert await world.poll_and_deliver() == 1
     (alert,) = world.alerts_to(CHANNEL)
     assert "Lighthouse restored" in alert
+    (kept,) = await bot.services.follows.followed(CHANNEL)
+    channels = await world.say("/channels", EDITOR, EDITOR)
+    assert f"  f{kept.id}: <b>Feed /posted</b> ({posted})" in channels
 
 
 # -- /subscriptions and unsubscribing ----------------------------------------------------------
