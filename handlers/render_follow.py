@@ -21,7 +21,10 @@ _FOLLOW_ID = re.compile(r"#?f([0-9]{1,18})", re.IGNORECASE)
 UNFOLLOW_DATA_PREFIX = "unsub:f"
 _UNFOLLOW_DATA = re.compile(r"unsub:f([0-9]{1,18})")
 _LABEL_CHARS = 60
-_SHOWN_URL_CHARS = 300
+# Shown lengths (before escaping, which may grow them up to sixfold): a followed feed's line
+# stays well under a message's 4096 characters whatever its title, address and words.
+_SHOWN_NAME_CHARS = 150
+_SHOWN_WORDS_CHARS = 150
 
 
 def follow_handle(follow_id: int) -> str:
@@ -48,25 +51,38 @@ def parse_choice_callback(data: str) -> tuple[int, int] | None:
 
 
 def _shorten(text: str, limit: int) -> str:
+    """One line of at most ``limit`` characters (runs of blanks and line breaks are one space)."""
+    text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def feed_name(title: str | None, url: str) -> str:
     """A feed as shown (HTML): its title, else its address."""
-    return escape(_shorten(title or url, _SHOWN_URL_CHARS))
+    return escape(_shorten(title or url, _SHOWN_NAME_CHARS))
+
+
+def _words(words: tuple[str, ...]) -> str:
+    shown = _shorten(" ".join(words), _SHOWN_WORDS_CHARS)
+    return " ".join(f"<b>{escape(word)}</b>" for word in shown.split())
+
+
+def describe_words(follow: FollowedFeed) -> str:
+    """The words a follow filters by (HTML), "" when it takes every entry."""
+    parts = []
+    if follow.include:
+        parts.append(_("entries mentioning {words}").format(words=_words(follow.include)))
+    if follow.exclude:
+        parts.append(_("except those mentioning {words}").format(words=_words(follow.exclude)))
+    return ", ".join(parts)
 
 
 def describe_follow(follow: FollowedFeed) -> str:
     """One followed feed (HTML): ``f3: <b>Title</b> (url), entries mentioning …``."""
     line = f"{follow_handle(follow.id)}: <b>{feed_name(follow.title, follow.url)}</b>"
     if follow.title:
-        line += f" ({escape(_shorten(follow.url, _SHOWN_URL_CHARS))})"
-    if follow.include:
-        words = " ".join(f"<b>{escape(w)}</b>" for w in follow.include)
-        line += ", " + _("entries mentioning {words}").format(words=words)
-    if follow.exclude:
-        words = " ".join(f"<b>{escape(w)}</b>" for w in follow.exclude)
-        line += ", " + _("except those mentioning {words}").format(words=words)
+        line += f" ({escape(_shorten(follow.url, _SHOWN_NAME_CHARS))})"
+    if words := describe_words(follow):
+        line += ", " + words
     if not follow.active:
         line += " — " + _("not polled right now (too many errors)")
     return line
@@ -84,8 +100,8 @@ def render_followed(
             feed=f"<b>{feed_name(followed.title, followed.url)}</b>",
             id=follow_handle(followed.id),
         )
-        if followed.include or followed.exclude:
-            text += "\n" + describe_follow(followed)
+        if words := describe_words(followed):
+            text += "\n" + _("Only {words}.").format(words=words)
         text += "\n" + _("What it holds now is not announced; new entries are.")
         return text + "\n" + see, None
     if result.status == FollowStatus.ALREADY and followed is not None:
@@ -110,7 +126,7 @@ def render_followed(
 
 
 def render_refusal(refusal: Refusal | None, detail: str | None) -> str:
-    reason = escape(detail or "")
+    reason = escape(_shorten(detail or "", 300))  # a redirect's reason names its whole URL
     if refusal == Refusal.WORDS:
         return _("Those words have no letters or digits in them.")
     if refusal == Refusal.ADDRESS:
