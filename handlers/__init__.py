@@ -21,9 +21,11 @@ from handlers.channels import cmd_channels, on_chat_shared
 from handlers.errors import on_error
 from handlers.fallback import make_unknown_command_handler, on_not_text
 from handlers.feeds import cmd_addfeed, cmd_feeds, cmd_removefeed
+from handlers.follow import cmd_follow, on_follow_choice
 from handlers.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, _, use_language
 from handlers.inline import on_inline_query
 from handlers.language import choose_language, cmd_language, on_language_button
+from handlers.opml import register_opml
 from handlers.search import cmd_search, on_page, on_text, on_unknown_button
 from handlers.subscriptions import (
     cmd_digest,
@@ -49,8 +51,11 @@ COMMAND_DESCRIPTIONS = (
     ("latest", N_("The newest articles")),
     ("article", N_("Show one article by its ID")),
     ("subscribe", N_("Alerts for new articles, optionally by keywords")),
-    ("subscriptions", N_("This chat's subscriptions")),
+    ("follow", N_("Follow a feed here, optionally by keywords")),
+    ("subscriptions", N_("This chat's subscriptions and followed feeds")),
     ("unsubscribe", N_("Stop a subscription (ID or all)")),
+    ("export", N_("The feeds this chat follows, as an OPML file")),
+    ("import", N_("Follow the feeds of an OPML file")),
     ("digest", N_("One message per article, or an hourly/daily digest")),
     ("quiet", N_("Hold alerts during quiet hours, e.g. 22:00-07:00")),
     ("timezone", N_("This chat's time zone, e.g. Europe/Berlin")),
@@ -85,7 +90,16 @@ COMMANDS = tuple(BotCommand(name, description) for name, description in COMMAND_
 # looks at messages only).
 _ALSO_IN_CHANNELS = filters.UpdateType.MESSAGES | filters.UpdateType.CHANNEL_POST
 _CHANNEL_COMMANDS = frozenset(
-    {"subscribe", "subscriptions", "unsubscribe", "digest", "quiet", "timezone", "language"}
+    {
+        "subscribe",
+        "subscriptions",
+        "unsubscribe",
+        "digest",
+        "quiet",
+        "timezone",
+        "language",
+        "follow",
+    }
 )
 
 
@@ -113,16 +127,19 @@ def register(
         "removefeed": cmd_removefeed,
         "channels": cmd_channels,
         "language": cmd_language,
+        "follow": cmd_follow,
     }
     for name, callback in commands.items():
         also = _ALSO_IN_CHANNELS if name in _CHANNEL_COMMANDS else None
         application.add_handler(CommandHandler(name, callback, filters=also))
+    register_opml(application)
     application.add_handler(MessageHandler(filters.StatusUpdate.CHAT_SHARED, on_chat_shared))
     application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migration))
     application.add_handler(CallbackQueryHandler(on_page, pattern=r"^pg:"))
     application.add_handler(CallbackQueryHandler(on_unsubscribe_button, pattern=r"^unsub:"))
     application.add_handler(CallbackQueryHandler(on_language_button, pattern=r"^lang:"))
+    application.add_handler(CallbackQueryHandler(on_follow_choice, pattern=r"^fw:"))
     application.add_handler(CallbackQueryHandler(on_unknown_button))
     application.add_handler(InlineQueryHandler(on_inline_query))
     application.add_handler(

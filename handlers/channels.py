@@ -328,3 +328,11 @@ async def on_chat_shared(update: Update, context: NewsContext) -> None:
         reply_markup=ReplyKeyboardRemove(),
         do_quote=False,
     )
+
+
+async def tidy_after(update: Update, context: NewsContext, sent: Message) -> None:
+    """What answer() does after its reply, for an answer that is not text (a document):
+    in a channel, the command post goes at once and the answer a minute later."""
+    message = update.effective_message
+    if update.channel_post is not None and message is not None:
+        await _tidy_channel(context, message, sent)

@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.i18n import N_, _, bidi, current_language, format_number, ngettext
 from handlers.render import MAX_MESSAGE_CHARS, deep_link, render_article_block
+from handlers.render_follow import describe_follow, render_follows_block, unfollow_buttons
 from services.alerts.channels import ManagedChat
 from services.alerts.schedule import DeliveryPrefs, format_minutes
 from services.alerts.subscriptions import (
@@ -21,6 +22,7 @@ from services.alerts.subscriptions import (
     SubscriptionView,
 )
 from services.articles import ArticleView
+from services.feeds.follow import FollowedFeed
 
 UNSUBSCRIBE_PREFIX = "unsub"
 MAX_ID = 2**63 - 1  # ids are BIGINT
@@ -153,11 +155,12 @@ def render_subscriptions(
     where: str = "",
     handle: str = "",
     buttons: bool = True,
+    follows: Sequence[FollowedFeed] = (),
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """A chat's subscriptions and settings; ``where`` and ``handle`` name a chat managed
-    from elsewhere (HTML; "" for this chat)."""
+    """A chat's subscriptions, followed feeds and settings; ``where`` and ``handle`` name a
+    chat managed from elsewhere (HTML; "" for this chat)."""
     named = _handle(handle)
-    if not subscriptions:
+    if not subscriptions and not follows:
         if where:
             empty = _(
                 "{where} has no subscriptions. Send /subscribe {handle}for every new article, "
@@ -179,6 +182,9 @@ def render_subscriptions(
             _("Remove one with <code>/unsubscribe {handle}ID</code>.").format(handle=named)
         )
     room = MAX_MESSAGE_CHARS - 100 - sum(len(line) + 1 for line in [*lines, *footer])
+    followed = render_follows_block(follows, room // 2 if subscriptions else room)
+    footer = followed + footer
+    room -= sum(len(line) + 1 for line in followed)
     for number, subscription in enumerate(subscriptions[:50]):
         line = f"#{subscription.id}: {describe_subscription(subscription)}"
         if len(line) + 1 > room:  # never cut a line: a cut tag is a refused message
@@ -204,6 +210,7 @@ def render_subscriptions(
         ]
         for s in subscriptions[:50]
     ]
+    keyboard += unfollow_buttons(follows)
     return "\n".join(lines), InlineKeyboardMarkup(keyboard)
 
 
@@ -251,7 +258,8 @@ def render_channels(chats: Sequence[ManagedChat]) -> str:
             heading += _(" — paused: I may not post there")
         lines = [heading]
         lines += [f"  #{s.id}: {describe_subscription(s)}" for s in chat.subscriptions[:20]]
-        if not chat.subscriptions:
+        lines += [f"  {describe_follow(f)}" for f in chat.follows[:20]]
+        if not chat.subscriptions and not chat.follows:
             lines.append("  " + _("no subscriptions"))
         blocks.append("\n".join(lines))
     help_text = _(

@@ -28,6 +28,7 @@ from handlers.render_alerts import (
     render_subscribed,
     render_subscriptions,
 )
+from handlers.render_follow import parse_follow_id, parse_unfollow_callback, render_unfollowed
 from services.alerts.schedule import DIGEST_MODES, parse_quiet, parse_timezone
 from services.alerts.subscriptions import ChatSettings
 
@@ -118,6 +119,7 @@ async def cmd_subscriptions(update: Update, context: NewsContext) -> None:
         handle=target.handle,
         # Buttons act on the chat they are in; a remote chat's are removed by /unsubscribe.
         buttons=not target.remote,
+        follows=await context.services.follows.followed(target.chat.id),
     )
     await answer(update, context, text, reply_markup=keyboard)
 
@@ -127,6 +129,12 @@ async def cmd_unsubscribe(update: Update, context: NewsContext) -> None:
     if target is None:
         return
     argument = _only_argument(target).lstrip("#").lower()
+    follow_id = parse_follow_id(argument)  # "f3": a followed feed
+    if follow_id is not None:
+        if not await _refuse_unless_admin(update, context, target):
+            removed = await context.services.follows.unfollow(target.chat.id, follow_id)
+            await answer(update, context, render_unfollowed(removed, target.where, target.handle))
+        return
     if argument != "all" and not (argument.isascii() and argument.isdigit() and len(argument) < 19):
         await answer(
             update,
@@ -142,6 +150,8 @@ async def cmd_unsubscribe(update: Update, context: NewsContext) -> None:
     removed = await context.services.subscriptions.unsubscribe(
         target.chat.id, None if argument == "all" else int(argument)
     )
+    if argument == "all":  # every subscription and every followed feed
+        removed += await context.services.follows.unfollow(target.chat.id, None)
     if removed == 0:
         if target.remote:
             text = _("No such subscription in {where}. See /subscriptions {handle}.").format(
@@ -165,17 +175,23 @@ async def on_unsubscribe_button(update: Update, context: NewsContext) -> None:
     if query is None or chat is None:
         return
     subscription_id = parse_unsubscribe_callback(query.data or "")
-    if subscription_id is None:
+    follow_id = parse_unfollow_callback(query.data or "")
+    if subscription_id is None and follow_id is None:
         await query.answer(_("This button is not valid."))
         return
     if not await _may_change(update, context):
         await query.answer(_(ADMINS_ONLY), show_alert=True)
         return
-    service = context.services.subscriptions
-    removed = await service.unsubscribe(chat.id, subscription_id)
+    service, follows = context.services.subscriptions, context.services.follows
+    if follow_id is not None:
+        removed = await follows.unfollow(chat.id, follow_id)
+    else:
+        removed = await service.unsubscribe(chat.id, subscription_id)
     await query.answer(_("Unsubscribed.") if removed else _("That subscription was already gone."))
     text, keyboard = render_subscriptions(
-        await service.list_for_chat(chat.id), (await service.settings(chat.id)).prefs
+        await service.list_for_chat(chat.id),
+        (await service.settings(chat.id)).prefs,
+        follows=await follows.followed(chat.id),
     )
     await edit_in_place(query, text, keyboard)
 

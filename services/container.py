@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from services.alerts.channels import ChannelService
 from services.alerts.subscriptions import SubscriptionService
 from services.articles import ArticleService
+from services.feeds.follow import FollowService
 from services.feeds.service import FeedService
 from services.ingest import IngestService
 from services.languages import LanguageService
@@ -29,3 +30,5 @@ class Services:
     channels: ChannelService
     # The language each chat chose with /language.
     languages: LanguageService
+    # A chat's own feeds (/follow).
+    follows: FollowService
