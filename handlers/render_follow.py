@@ -126,7 +126,7 @@ def render_followed(
 
 
 def render_refusal(refusal: Refusal | None, detail: str | None) -> str:
-    reason = escape(_shorten(detail or "", 300))  # a redirect's reason names its whole URL
+    reason = bidi(escape(_shorten(detail or "", 300)))  # a redirect's reason names its whole URL
     if refusal == Refusal.WORDS:
         return _("Those words have no letters or digits in them.")
     if refusal == Refusal.ADDRESS:

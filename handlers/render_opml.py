@@ -53,7 +53,7 @@ def render_not_opml_file(file_name: str | None) -> str:
     return _(
         "{name} does not look like an OPML file. Send the <b>.opml</b> file your feed reader "
         "exported, with the caption /import."
-    ).format(name=f"<b>{escape(file_name)}</b>" if file_name else _("That file"))
+    ).format(name=f"<b>{bidi(escape(file_name))}</b>" if file_name else _("That file"))
 
 
 def render_too_large() -> str:
@@ -102,7 +102,7 @@ def render_import(report: ImportReport, where: str, handle: str) -> str:
     used = sum(len(line) + 1 for line in lines)
     listed = 0
     for item in report.outlines:
-        line = _outcome(item.result, _label(item.outline.title, item.outline.xml_url))
+        line = _outcome(item.result, bidi(_label(item.outline.title, item.outline.xml_url)))
         if listed == MAX_LISTED or used + len(line) > LIST_BUDGET:
             break
         lines.append(line)
@@ -155,7 +155,7 @@ def _outcome(result: FollowResult, feed: str) -> str:
     if result.refusal == Refusal.ADDRESS and result.detail:
         # The guard's reason ("192.168.1.1 is a private address") is in English.
         return "⛔ " + _("{feed}: refused, that address may not be fetched ({reason})").format(
-            feed=feed, reason=escape(_shortened(result.detail, MAX_SHOWN_URL))
+            feed=feed, reason=bidi(escape(_shortened(result.detail, MAX_SHOWN_URL)))
         )
     if result.refusal == Refusal.ADDRESS:
         return "⛔ " + _("{feed}: refused, that address may not be fetched").format(feed=feed)
