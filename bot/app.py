@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from telegram import Update
@@ -137,6 +139,18 @@ def build_application(
             what="setMyCommands",
             settings=settings,
         )
+        # Telegram shows each user the menu for their app's language_code (ISO 639-1), else
+        # the default (English) one above; the languages' menus are registered side by side.
+        await asyncio.gather(
+            *(
+                keep_trying(
+                    partial(application.bot.set_my_commands, menu, language_code=code),
+                    what=f"setMyCommands ({code})",
+                    settings=settings,
+                )
+                for code, menu in handlers.translated_menus()
+            )
+        )
         jobs = application.job_queue
         if jobs is None:
             return
@@ -160,7 +174,11 @@ def build_application(
         if settings.alerts_in_bot:
             loop = AlertLoop(
                 runtime,
-                TelegramAlertSender(application.bot, paid_broadcast=settings.alert_paid_broadcast),
+                TelegramAlertSender(
+                    application.bot,
+                    paid_broadcast=settings.alert_paid_broadcast,
+                    locales=runtime.services.languages.chat_locale,
+                ),
                 settings,
                 clock=clock,
             )

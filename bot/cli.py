@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.logs import configure_logging
+from bot.opml_cli import export_opml, import_opml
 from bot.runtime import Runtime, utc_now
 from bot.settings import Settings, SettingsError
 from services.ingest import IngestInterrupted, IngestReport, IngestService
@@ -130,6 +131,12 @@ def _parser() -> argparse.ArgumentParser:
     poll = feed_commands.add_parser("poll", help="poll now and report")
     poll.add_argument("id", type=int, nargs="?")
     poll.set_defaults(handler=_feeds, action="poll")
+    export = feed_commands.add_parser("export", help="print every feed as OPML 2.0")
+    export.set_defaults(handler=_feeds, action="export")
+    import_cmd = feed_commands.add_parser("import", help="add the feeds of an OPML file")
+    import_cmd.add_argument("file", type=Path, metavar="FILE.opml")
+    import_cmd.add_argument("--interval", type=int, default=10, metavar="MINUTES")
+    import_cmd.set_defaults(handler=_feeds, action="import")
     return parser
 
 
@@ -193,6 +200,11 @@ async def _feeds_async(settings: Settings, args: argparse.Namespace, out: TextIO
                     f"{feed.id}\t{state}\t{feed.interval_seconds // 60} min\t{feed.url}{error}",
                     file=out,
                 )
+        elif args.action == "export":
+            out.write(await export_opml(feeds, utc_now()))
+        elif args.action == "import":
+            interval = timedelta(minutes=max(1, args.interval))
+            return await import_opml(feeds, args.file, interval, out)
         elif args.action == "remove":
             if not await feeds.remove(args.id):
                 print(f"no feed {args.id}", file=out)

@@ -20,8 +20,10 @@ from services.alerts.channels import ChannelService
 from services.alerts.subscriptions import SubscriptionService
 from services.articles import ArticleService
 from services.container import Services
+from services.feeds.follow import FollowService
 from services.feeds.service import FeedService
 from services.ingest import IngestService
+from services.languages import LanguageService
 from services.paging import PagingService
 from services.search import SearchService
 from storage.db import create_engine, create_session_factory, migrate
@@ -107,6 +109,14 @@ class Runtime:
             ),
             index_follower=follower,
             channels=ChannelService(sessions, clock=clock),
+            languages=LanguageService(sessions, clock=clock),
+            follows=FollowService(
+                sessions,
+                http,
+                clock=clock,
+                limit=settings.follow_limit,
+                allowed_hosts=settings.feed_allowed_hosts,
+            ),
         )
         return cls(engine, sessions, follower, services, http, feed_pool)
 

@@ -83,6 +83,8 @@ class Settings:
     feed_concurrency: int = 64
     # Processes that parse feeds and clean their entries for a polling process (0: in it).
     feed_parse_processes: int = 0
+    # Feeds each chat may follow with /follow.
+    follow_limit: int = 20
     # Per-sender throttle: this many commands back to back, then one per interval (burst 0: off).
     command_burst: int = 2
     command_interval_seconds: float = 1.0
@@ -120,6 +122,7 @@ class Settings:
             feed_parse_processes=_whole_number(
                 env, "FEED_PARSE_PROCESSES", 0, MAX_FEED_PARSE_PROCESSES, 0
             ),
+            follow_limit=_whole_number(env, "FOLLOW_LIMIT", 1, MAX_FOLLOW_LIMIT, 20),
             command_burst=int(_parse_number(env.get("COMMAND_BURST", "2"), "COMMAND_BURST")),
             command_interval_seconds=_parse_number(
                 env.get("COMMAND_INTERVAL_SECONDS", "1"), "COMMAND_INTERVAL_SECONDS"
@@ -230,6 +233,7 @@ MAX_FEED_CONCURRENCY = 1000
 
 
 MAX_FEED_PARSE_PROCESSES = 32
+MAX_FOLLOW_LIMIT = 1000
 
 
 def _whole_number(env: Mapping[str, str], name: str, low: int, high: int, default: int) -> int:

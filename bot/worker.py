@@ -63,7 +63,11 @@ async def run_worker(settings: Settings) -> int:
         async with bot:
             alerts = AlertLoop(
                 runtime,
-                TelegramAlertSender(bot, paid_broadcast=settings.alert_paid_broadcast),
+                TelegramAlertSender(
+                    bot,
+                    paid_broadcast=settings.alert_paid_broadcast,
+                    locales=runtime.services.languages.chat_locale,
+                ),
                 settings,
                 clock=utc_now,
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from handlers.context import NewsContext
+from handlers.i18n import _
 from handlers.render import render_article, render_help, render_latest
 
 DEFAULT_LATEST = 5
@@ -36,7 +37,7 @@ async def cmd_latest(update: Update, context: NewsContext) -> None:
     if context.args:
         argument = context.args[0]
         if not (argument.isascii() and argument.isdigit()) or not 1 <= int(argument) <= 20:
-            await message.reply_text("Usage: /latest [N], where N is a number from 1 to 20.")
+            await message.reply_text(_("Usage: /latest [N], where N is a number from 1 to 20."))
             return
         count = int(argument)
     articles = await context.services.articles.latest(count)
@@ -51,7 +52,7 @@ async def cmd_article(update: Update, context: NewsContext) -> None:
         return
     if not context.args:
         await message.reply_html(
-            "Usage: <code>/article ID</code>, with an ID from a search result."
+            _("Usage: <code>/article ID</code>, with an ID from a search result.")
         )
         return
     await _send_article(update, context, context.args[0])
@@ -63,6 +64,6 @@ async def _send_article(update: Update, context: NewsContext, public_id: str) ->
         return
     article = await context.services.articles.find(public_id)
     if article is None:
-        await message.reply_text("I couldn't find that article. Try /search or /latest.")
+        await message.reply_text(_("I couldn't find that article. Try /search or /latest."))
         return
     await message.reply_html(render_article(article, context.bot.username), do_quote=False)

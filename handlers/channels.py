@@ -32,6 +32,7 @@ from telegram.error import TelegramError
 from telegram.ext import ExtBot, JobQueue
 
 from handlers.context import NewsContext
+from handlers.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, _, bidi, ngettext, use_language
 from handlers.render_alerts import render_channels
 from services.alerts.channels import PostingChange
 from services.alerts.subscriptions import ChatRef
@@ -63,10 +64,11 @@ class Target:
 
     @property
     def where(self) -> str:
-        """How answers name the target (HTML)."""
+        """How answers name a remote target (HTML); "" for the chat the command came from."""
         if not self.remote:
-            return "this chat"
-        return f"<b>{escape(display_name(self.chat.title, self.username, self.chat.id))}</b>"
+            return ""
+        name = escape(display_name(self.chat.title, self.username, self.chat.id))
+        return f"<b>{bidi(name)}</b>"
 
     @property
     def handle(self) -> str:
@@ -113,30 +115,38 @@ def bot_may_post(kind: str, member: ChatMember) -> bool:
 
 async def check_rights(bot: ExtBot[None], name: str | int, user_id: int) -> ChatFullInfo | str:
     """The chat, if the user manages it and the bot may post there; else a refusal (HTML)."""
-    shown = escape(str(name))
+    shown = bidi(escape(str(name)))
     try:
         chat = await bot.get_chat(name)
     except TelegramError:
-        return (
-            f"I can't find {shown}. Add me to it first (in a channel: as an administrator "
+        return _(
+            "I can't find {chat}. Add me to it first (in a channel: as an administrator "
             "who may post messages), then try again."
-        )
+        ).format(chat=shown)
     if chat.type == Chat.PRIVATE:
-        return f"{shown} is not a channel or a group."
-    title = escape(display_name(chat.title, chat.username, chat.id))
+        return _("{chat} is not a channel or a group.").format(chat=shown)
+    title = bidi(escape(display_name(chat.title, chat.username, chat.id)))
     try:
         member = await bot.get_chat_member(chat.id, user_id)
         mine = await bot.get_chat_member(chat.id, bot.id)
     except TelegramError:
-        return f"I can't check who administers <b>{title}</b>: make me an administrator there."
+        return _(
+            "I can't check who administers <b>{title}</b>: make me an administrator there."
+        ).format(title=title)
     if not user_may_manage(chat.type, member):
-        rights = "who may post messages " if chat.type == Chat.CHANNEL else ""
-        return f"Only an administrator of <b>{title}</b> {rights}can manage its subscriptions."
+        if chat.type == Chat.CHANNEL:
+            refusal = _(
+                "Only an administrator of <b>{title}</b> who may post messages "
+                "can manage its subscriptions."
+            )
+        else:
+            refusal = _("Only an administrator of <b>{title}</b> can manage its subscriptions.")
+        return refusal.format(title=title)
     if not bot_may_post(chat.type, mine):
-        return (
-            f"I can't post in <b>{title}</b>. Make me an administrator with the right to "
+        return _(
+            "I can't post in <b>{title}</b>. Make me an administrator with the right to "
             "post messages there, then try again."
-        )
+        ).format(title=title)
     return chat
 
 
@@ -211,26 +221,44 @@ async def _delete_answer(context: NewsContext) -> None:
 
 
 async def tell_connector(context: NewsContext, change: PostingChange, *, lost: bool) -> None:
-    """Tell the person who connected a chat that its alerts paused or resumed."""
-    title = escape(display_name(change.title, None, change.chat_id))
-    count = f"{change.subscriptions} subscription{'s' if change.subscriptions != 1 else ''}"
-    if lost:
-        text = (
-            f"⏸ I can no longer post in <b>{title}</b>, so its {count} are paused. "
-            "Make me an administrator who may post messages there again and they resume."
-        )
-    else:
-        text = f"▶️ I may post in <b>{title}</b> again: its {count} are back on."
+    """Tell the person who connected a chat that its alerts paused or resumed (in the
+    language of their private chat with the bot, not the channel's)."""
+    locale = await context.services.languages.chat_locale(change.connected_by)
+    spoken = locale.spoken if locale.spoken in LANGUAGES else None
+    with use_language(spoken or DEFAULT_LANGUAGE, locale.timezone):
+        text = _connector_news(change, lost=lost)
     try:
         await context.bot.send_message(change.connected_by, text, parse_mode=ParseMode.HTML)
     except TelegramError as error:  # they blocked the bot, or never started it
-        log.info("could not tell user %s about chat %s: %s", change.connected_by, title, error)
+        log.info(
+            "could not tell user %s about chat %s: %s", change.connected_by, change.chat_id, error
+        )
+
+
+def _connector_news(change: PostingChange, *, lost: bool) -> str:
+    title = bidi(escape(display_name(change.title, None, change.chat_id)))
+    n = change.subscriptions
+    if lost:
+        text = ngettext(
+            "⏸ I can no longer post in <b>{title}</b>, so its {n} subscription is paused. "
+            "Make me an administrator who may post messages there again and it resumes.",
+            "⏸ I can no longer post in <b>{title}</b>, so its {n} subscriptions are paused. "
+            "Make me an administrator who may post messages there again and they resume.",
+            n,
+        ).format(title=title, n=n)
+    else:
+        text = ngettext(
+            "▶️ I may post in <b>{title}</b> again: its {n} subscription is back on.",
+            "▶️ I may post in <b>{title}</b> again: its {n} subscriptions are back on.",
+            n,
+        ).format(title=title, n=n)
+    return text
 
 
 # -- /channels and "Connect a channel" -----------------------------------------------------------
 
 CONNECT_REQUEST_ID = 1
-CONNECT_LABEL = "Connect a channel"
+CONNECT_LABEL = N_("Connect a channel")  # translated where the button is made
 _POST_RIGHTS = ChatAdministratorRights(
     is_anonymous=False,
     can_manage_chat=False,
@@ -250,7 +278,7 @@ _POST_RIGHTS = ChatAdministratorRights(
 def connect_keyboard() -> ReplyKeyboardMarkup:
     """A button that lets the user pick a channel they may post in, adding the bot to it."""
     button = KeyboardButton(
-        CONNECT_LABEL,
+        _(CONNECT_LABEL),
         request_chat=KeyboardButtonRequestChat(
             request_id=CONNECT_REQUEST_ID,
             chat_is_channel=True,
@@ -269,7 +297,7 @@ async def cmd_channels(update: Update, context: NewsContext) -> None:
     if message is None or chat is None:
         return
     if user is None or chat.type != Chat.PRIVATE:
-        await answer(update, context, "Send /channels to me in a private chat.")
+        await answer(update, context, _("Send /channels to me in a private chat."))
         return
     managed = await context.services.channels.managed_by(user.id)
     await message.reply_html(
@@ -291,10 +319,20 @@ async def on_chat_shared(update: Update, context: NewsContext) -> None:
         return
     await context.services.channels.manage(chat_ref_of(checked), user.id, checked.username)
     handle = f"@{checked.username}" if checked.username else str(checked.id)
-    title = escape(display_name(checked.title, checked.username, checked.id))
+    title = bidi(escape(display_name(checked.title, checked.username, checked.id)))
     await message.reply_html(
-        f"✅ <b>{title}</b> is connected. Subscribe it with "
-        f"<code>/subscribe {escape(handle)} words</code>; see it with /channels.",
+        _(
+            "✅ <b>{title}</b> is connected. Subscribe it with "
+            "<code>/subscribe {handle} words</code>; see it with /channels."
+        ).format(title=title, handle=bidi(escape(handle))),
         reply_markup=ReplyKeyboardRemove(),
         do_quote=False,
     )
+
+
+async def tidy_after(update: Update, context: NewsContext, sent: Message) -> None:
+    """What answer() does after its reply, for an answer that is not text (a document):
+    in a channel, the command post goes at once and the answer a minute later."""
+    message = update.effective_message
+    if update.channel_post is not None and message is not None:
+        await _tidy_channel(context, message, sent)

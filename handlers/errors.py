@@ -9,6 +9,7 @@ from telegram.error import TelegramError
 
 from handlers.context import NewsContext
 from handlers.delivery_errors import Fate, fate_of
+from handlers.i18n import _
 from handlers.render import SORRY, UNAVAILABLE
 from storage.db import describe, storage_fault
 
@@ -41,7 +42,7 @@ async def on_error(update: object, context: NewsContext) -> None:
         log.error("error while handling an update", exc_info=error)
     if not isinstance(update, Update):
         return
-    apology = SORRY if fault is None else UNAVAILABLE
+    apology = _(SORRY if fault is None else UNAVAILABLE)
     if update.callback_query is not None:
         try:
             await update.callback_query.answer(apology, show_alert=True)

@@ -14,12 +14,15 @@ from rapidfuzz import fuzz, process
 from telegram import Chat, Message, Update
 
 from handlers.context import NewsContext
+from handlers.i18n import N_, _
 
 # fuzz.ratio of a typo to the command it meant: "serch" 91, "qiet" 89, "saerch" 83, but
 # "language" to "latest" only 43: below this, suggesting a command would only confuse.
 _TYPO_SCORE = 80
 _MAX_SHOWN = 40  # characters of an unknown command echoed back
-NOT_TEXT = "I can only read text. Send me some words to search the news, or /help to see what I do."
+NOT_TEXT = N_(
+    "I can only read text. Send me some words to search the news, or /help to see what I do."
+)
 
 
 def closest_command(name: str, known: Iterable[str]) -> str | None:
@@ -32,10 +35,14 @@ def closest_command(name: str, known: Iterable[str]) -> str | None:
 
 def render_unknown_command(name: str, suggestion: str | None) -> str:
     shown = escape(name[:_MAX_SHOWN] + ("…" if len(name) > _MAX_SHOWN else ""))
-    text = f"I don't know the command /{shown}."
-    if suggestion is not None:
-        text += f" Did you mean /{suggestion}?"
-    return text + " Send /help to see what I can do."
+    if suggestion is None:
+        return _("I don't know the command /{command}. Send /help to see what I can do.").format(
+            command=shown
+        )
+    return _(
+        "I don't know the command /{command}. Did you mean /{suggestion}? "
+        "Send /help to see what I can do."
+    ).format(command=shown, suggestion=suggestion)
 
 
 def _command_of(message: Message) -> tuple[str, str | None] | None:
@@ -77,4 +84,4 @@ async def on_not_text(update: Update, context: NewsContext) -> None:
     """A photo, sticker, voice note... in a private chat: say what the bot can read."""
     message = update.effective_message
     if message is not None:
-        await message.reply_text(NOT_TEXT, do_quote=False)
+        await message.reply_text(_(NOT_TEXT), do_quote=False)

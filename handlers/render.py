@@ -8,6 +8,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from handlers.i18n import N_, _, bidi, format_day, format_number
 from services.articles import ArticleView
 from services.search import SearchPage
 
@@ -39,9 +40,9 @@ def deep_link(bot_username: str, article: ArticleView) -> str:
 def _meta_line(article: ArticleView) -> str:
     parts = []
     if article.source:
-        parts.append(_shorten(article.source, 100))
+        parts.append(bidi(_shorten(article.source, 100)))
     when = article.published_at or article.sort_at
-    parts.append(f"{when.day} {when:%b %Y}")
+    parts.append(format_day(when))  # in the chat's language and time zone
     return " · ".join(parts)
 
 
@@ -56,8 +57,10 @@ def _shorten(text: str, limit: int) -> str:
 
 def _link(article: ArticleView, bot_username: str) -> str:
     if article.url and len(article.url) <= _MAX_URL_CHARS:
-        return f'<a href="{escape(article.url, quote=True)}">Read the article</a>'
-    return f'<a href="{escape(deep_link(bot_username, article), quote=True)}">Open in the bot</a>'
+        label = _("Read the article")
+        return f'<a href="{escape(article.url, quote=True)}">{label}</a>'
+    label = _("Open in the bot")
+    return f'<a href="{escape(deep_link(bot_username, article), quote=True)}">{label}</a>'
 
 
 def render_article_block(
@@ -65,7 +68,7 @@ def render_article_block(
 ) -> str:
     """One article: bold title, source and date, summary, link."""
     prefix = f"{number}. " if number is not None else ""
-    title = escape(_shorten(article.title, 300))
+    title = bidi(escape(_shorten(article.title, 300)))
     lines = [f"<b>{prefix}{title}</b>", f"<i>{escape(_meta_line(article))}</i>"]
     summary = _shorten(article.summary, summary_limit)
     if summary:
@@ -74,7 +77,7 @@ def render_article_block(
     shown_id = article.public_id
     if len(shown_id) > _MAX_SHOWN_ID_CHARS:
         shown_id = str(article.id)
-    id_line = f"ID: <code>{escape(shown_id)}</code>"
+    id_line = _("ID: {id}").format(id=f"<code>{bidi(escape(shown_id))}</code>")
     lines.append(id_line)
     return "\n".join(lines)
 
@@ -90,9 +93,13 @@ def render_results(page: SearchPage, bot_username: str, session_id: int | None) 
         return Rendered(render_no_results(page.query.text))
     first = page.offset + 1
     last = page.offset + len(page.hits)
-    header = f"🔎 Results {first}–{last} for “{escape(_shorten(page.query.text, 120))}”"
+    header = _("🔎 Results {first}–{last} for “{query}”").format(
+        first=format_number(first),
+        last=format_number(last),
+        query=bidi(escape(_shorten(page.query.text, 120))),
+    )
     if page.query.truncated:
-        header += "\n<i>Your query was long, so only its beginning was searched.</i>"
+        header += "\n<i>" + _("Your query was long, so only its beginning was searched.") + "</i>"
     budget = (MAX_MESSAGE_CHARS - _HEADER_BUDGET) // len(page.hits)
     summary_limit = 600
     while True:
@@ -119,12 +126,12 @@ def _paging_keyboard(page: SearchPage, session_id: int | None) -> InlineKeyboard
     if page.offset > 0:
         previous = max(0, page.offset - size)
         buttons.append(
-            InlineKeyboardButton("◀ Previous", callback_data=page_callback(session_id, previous))
+            InlineKeyboardButton(_("◀ Previous"), callback_data=page_callback(session_id, previous))
         )
     if page.has_more:
         following = page.offset + size
         buttons.append(
-            InlineKeyboardButton("Next ▶", callback_data=page_callback(session_id, following))
+            InlineKeyboardButton(_("Next ▶"), callback_data=page_callback(session_id, following))
         )
     return InlineKeyboardMarkup([buttons]) if buttons else None
 
@@ -145,16 +152,16 @@ def parse_page_callback(data: str) -> tuple[int, int] | None:
 
 
 def render_no_results(query_text: str) -> str:
-    return (
-        f"No articles match “{escape(_shorten(query_text, 120))}”.\n"
+    return _(
+        "No articles match “{query}”.\n"
         "Try fewer or different words, check the spelling of names, "
         "or see the newest articles with /latest."
-    )
+    ).format(query=bidi(escape(_shorten(query_text, 120))))
 
 
 def render_latest(articles: list[ArticleView], bot_username: str) -> str:
     if not articles:
-        return "No articles are stored yet."
+        return _("No articles are stored yet.")
     budget = (MAX_MESSAGE_CHARS - 100) // len(articles)
     summary_limit = 300
     while True:
@@ -167,10 +174,11 @@ def render_latest(articles: list[ArticleView], bot_username: str) -> str:
         summary_limit //= 2
     while len(blocks) > 1 and sum(len(b) + 2 for b in blocks) > MAX_MESSAGE_CHARS - 100:
         blocks.pop()  # only with absurdly long titles: fewer articles, never a cut tag
-    return "🗞 Latest articles\n\n" + "\n\n".join(blocks)
+    return _("🗞 Latest articles") + "\n\n" + "\n\n".join(blocks)
 
 
-SEARCH_USAGE = (
+# Translated where it is shown: _(SEARCH_USAGE).
+SEARCH_USAGE = N_(
     "Tell me what to look for, e.g. <code>/search obama iran letter</code>.\n"
     'Typos are fine. Use <code>"exact phrase"</code>, <code>-word</code> to exclude, '
     "<code>source:bbc</code>, <code>since:2014-11-01</code> or <code>before:2015-01-01</code>."
@@ -178,16 +186,19 @@ SEARCH_USAGE = (
 
 
 def render_help(bot_username: str) -> str:
-    return (
+    text = _(
         "I search a news archive and answer with short summaries and links.\n\n"
         "/search <i>words</i> – find articles (typos are fine)\n"
         "/latest [<i>N</i>] – the newest articles (up to 20)\n"
         "/article <i>ID</i> – one article's summary and link\n"
+        "/language – the language I speak in this chat\n"
         "/help – this message\n\n"
-        f"In a private chat just send words to search. In any chat type "
-        f"<code>@{escape(bot_username)} words</code> to share an article.\n\n" + SEARCH_USAGE
-    )
+        "In a private chat just send words to search. In any chat type "
+        "<code>{mention} words</code> to share an article."
+    ).format(mention=bidi("@" + escape(bot_username)))
+    return text + "\n\n" + _(SEARCH_USAGE)
 
 
-SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
-UNAVAILABLE = "Sorry, the archive is not answering right now. Please try again in a minute."
+# Translated where they are sent: _(SORRY).
+SORRY = N_("Sorry, something went wrong on our side. Please try again in a moment.")
+UNAVAILABLE = N_("Sorry, the archive is not answering right now. Please try again in a minute.")

@@ -6,6 +6,7 @@ from telegram import Update
 
 from handlers.context import NewsContext
 from handlers.edits import edit_in_place
+from handlers.i18n import _
 from handlers.render import SEARCH_USAGE, parse_page_callback, render_results
 
 PAGE_SIZE = 5
@@ -34,7 +35,7 @@ async def _answer_search(update: Update, context: NewsContext, query: str) -> No
     services = context.services
     page = await services.search.search(query, limit=PAGE_SIZE)
     if page.query.is_empty:
-        await message.reply_html(SEARCH_USAGE, do_quote=False)
+        await message.reply_html(_(SEARCH_USAGE), do_quote=False)
         return
     session_id = await services.paging.remember(chat.id, page.query.text) if page.has_more else None
     rendered = render_results(page, context.bot.username, session_id)
@@ -54,17 +55,17 @@ async def on_page(update: Update, context: NewsContext) -> None:
     parsed = parse_page_callback(query.data or "")
     message = query.message
     if parsed is None or message is None:
-        await query.answer("This button is not valid.", show_alert=False)
+        await query.answer(_("This button is not valid."), show_alert=False)
         return
     session_id, offset = parsed
     services = context.services
     text = await services.paging.recall(session_id, message.chat.id)
     if text is None:
-        await query.answer("This search has expired. Please search again.", show_alert=True)
+        await query.answer(_("This search has expired. Please search again."), show_alert=True)
         return
     page = await services.search.search(text, limit=PAGE_SIZE, offset=offset)
     if not page.hits:
-        await query.answer("No more results.")
+        await query.answer(_("No more results."))
         return
     rendered = render_results(page, context.bot.username, session_id)
     await query.answer()
@@ -74,4 +75,4 @@ async def on_page(update: Update, context: NewsContext) -> None:
 async def on_unknown_button(update: Update, context: NewsContext) -> None:
     """Buttons no handler claims (forged data, or from an older version of the bot)."""
     if update.callback_query is not None:
-        await update.callback_query.answer("This button is not valid any more.")
+        await update.callback_query.answer(_("This button is not valid any more."))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from telegram import Bot, LinkPreviewOptions
@@ -11,10 +11,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from handlers.delivery_errors import Fate, fate_of
+from handlers.i18n import DEFAULT_LANGUAGE, LANGUAGES, use_language
 from handlers.pacing import SENDING_ALERT
 from handlers.render_alerts import render_alert, render_digest
 from services.alerts.delivery import Outcome, SendResult
 from services.articles import ArticleView
+from services.languages import ChatLocale
 
 log = logging.getLogger(__name__)
 _TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_closed", "topic not found")
@@ -27,6 +29,8 @@ _CHAT_GONE = (
 # Telegram slows down under load; an answer that takes longer than this is given up on (and
 # the alert counts as "may have arrived"). PTB's default of 5 s gave up on answers that came.
 ALERT_READ_TIMEOUT = 30.0
+# Reads a chat's stored language and time zone (LanguageService.chat_locale).
+LocaleLookup = Callable[[int], Awaitable[ChatLocale]]
 
 
 class TelegramAlertSender:
@@ -36,8 +40,11 @@ class TelegramAlertSender:
         *,
         paid_broadcast: bool = False,
         read_timeout: float = ALERT_READ_TIMEOUT,
+        locales: LocaleLookup | None = None,
     ) -> None:
+        """``locales``: each chat's language and time zone (without it: English, UTC)."""
         self._bot = bot
+        self._locales = locales
         # Paid broadcasts (enabled with @BotFather) lift the 30/s ceiling, for Telegram Stars.
         self._paid_broadcast = True if paid_broadcast else None
         self._read_timeout = read_timeout
@@ -46,10 +53,20 @@ class TelegramAlertSender:
         self, chat_id: int, topic: int, articles: Sequence[ArticleView], digest: str
     ) -> SendResult:
         username = self._bot.username
-        if len(articles) == 1 and digest == "off":
-            text = render_alert(articles[0], username)
-        else:
-            text = render_digest(articles, digest, username)
+        try:
+            locale = await self._locales(chat_id) if self._locales is not None else None
+        except Exception as error:  # the database: try again later, like a network error
+            return SendResult(Outcome.TRANSIENT, detail=f"{type(error).__name__}: {error}")
+        spoken = locale.spoken if locale is not None else None
+        # No update to read the language from: the chat's stored one speaks here.
+        with use_language(
+            spoken if spoken in LANGUAGES else DEFAULT_LANGUAGE,
+            locale.timezone if locale is not None else None,
+        ):
+            if len(articles) == 1 and digest == "off":
+                text = render_alert(articles[0], username)
+            else:
+                text = render_digest(articles, digest, username)
         token = SENDING_ALERT.set(True)
         try:
             await self._bot.send_message(

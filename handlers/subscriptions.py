@@ -21,17 +21,19 @@ from handlers.channels import (
 )
 from handlers.context import NewsContext
 from handlers.edits import edit_in_place
+from handlers.i18n import N_, _, bidi, current_language, ngettext
 from handlers.render_alerts import (
     parse_unsubscribe_callback,
     render_settings,
     render_subscribed,
     render_subscriptions,
 )
+from handlers.render_follow import parse_follow_id, parse_unfollow_callback, render_unfollowed
 from services.alerts.schedule import DIGEST_MODES, parse_quiet, parse_timezone
 from services.alerts.subscriptions import ChatSettings
 
 _GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
-ADMINS_ONLY = "Only this group's administrators can change its subscriptions."
+ADMINS_ONLY = N_("Only this group's administrators can change its subscriptions.")
 
 
 def topic_of(message: Message) -> int:
@@ -71,8 +73,13 @@ async def _may_change(update: Update, context: NewsContext) -> bool:
 async def _refuse_unless_admin(update: Update, context: NewsContext, target: Target) -> bool:
     if target.verified or await _may_change(update, context):
         return False
-    await answer(update, context, ADMINS_ONLY)
+    await answer(update, context, _(ADMINS_ONLY))
     return True
+
+
+def _typed(target: Target) -> str:
+    """The target's name as typed in a command ("@name " or ""), for usage lines (HTML)."""
+    return escape(target.handle)
 
 
 async def _target(update: Update, context: NewsContext) -> Target | None:
@@ -90,8 +97,12 @@ async def cmd_subscribe(update: Update, context: NewsContext) -> None:
     result = await context.services.subscriptions.subscribe(
         target.chat, target.topic, " ".join(target.args), user.id if user else None
     )
-    where = target.where if target.remote else ""
-    await answer(update, context, render_subscribed(result, where=where, handle=target.handle))
+    if result.subscription is not None and target.chat.kind == Chat.PRIVATE:
+        # Its alerts speak the language this chat is answered in (the sender has no update).
+        await context.services.languages.remember_user_language(target.chat.id, current_language())
+    await answer(
+        update, context, render_subscribed(result, where=target.where, handle=target.handle)
+    )
 
 
 async def cmd_subscriptions(update: Update, context: NewsContext) -> None:
@@ -108,6 +119,7 @@ async def cmd_subscriptions(update: Update, context: NewsContext) -> None:
         handle=target.handle,
         # Buttons act on the chat they are in; a remote chat's are removed by /unsubscribe.
         buttons=not target.remote,
+        follows=await context.services.follows.followed(target.chat.id),
     )
     await answer(update, context, text, reply_markup=keyboard)
 
@@ -117,13 +129,20 @@ async def cmd_unsubscribe(update: Update, context: NewsContext) -> None:
     if target is None:
         return
     argument = _only_argument(target).lstrip("#").lower()
+    follow_id = parse_follow_id(argument)  # "f3": a followed feed
+    if follow_id is not None:
+        if not await _refuse_unless_admin(update, context, target):
+            removed = await context.services.follows.unfollow(target.chat.id, follow_id)
+            await answer(update, context, render_unfollowed(removed, target.where, target.handle))
+        return
     if argument != "all" and not (argument.isascii() and argument.isdigit() and len(argument) < 19):
-        handle = escape(target.handle)
         await answer(
             update,
             context,
-            f"Usage: <code>/unsubscribe {handle}ID</code> or "
-            f"<code>/unsubscribe {handle}all</code> (IDs are in /subscriptions).",
+            _(
+                "Usage: <code>/unsubscribe {handle}ID</code> or "
+                "<code>/unsubscribe {handle}all</code> (IDs are in /subscriptions)."
+            ).format(handle=_typed(target)),
         )
         return
     if await _refuse_unless_admin(update, context, target):
@@ -131,16 +150,23 @@ async def cmd_unsubscribe(update: Update, context: NewsContext) -> None:
     removed = await context.services.subscriptions.unsubscribe(
         target.chat.id, None if argument == "all" else int(argument)
     )
+    if argument == "all":  # every subscription and every followed feed
+        removed += await context.services.follows.unfollow(target.chat.id, None)
     if removed == 0:
+        if target.remote:
+            text = _("No such subscription in {where}. See /subscriptions {handle}.").format(
+                where=target.where, handle=bidi(escape(target.handle.strip()))
+            )
+        else:
+            text = _("No such subscription in this chat. See /subscriptions.")
+        await answer(update, context, text)
+    else:
         await answer(
             update,
             context,
-            f"No such subscription in {target.where}. "
-            f"See {escape(f'/subscriptions {target.handle}'.strip())}.",
-        )
-    else:
-        await answer(
-            update, context, f"Removed {removed} subscription{'s' if removed > 1 else ''}."
+            ngettext("Removed {n} subscription.", "Removed {n} subscriptions.", removed).format(
+                n=removed
+            ),
         )
 
 
@@ -149,17 +175,23 @@ async def on_unsubscribe_button(update: Update, context: NewsContext) -> None:
     if query is None or chat is None:
         return
     subscription_id = parse_unsubscribe_callback(query.data or "")
-    if subscription_id is None:
-        await query.answer("This button is not valid.")
+    follow_id = parse_unfollow_callback(query.data or "")
+    if subscription_id is None and follow_id is None:
+        await query.answer(_("This button is not valid."))
         return
     if not await _may_change(update, context):
-        await query.answer(ADMINS_ONLY, show_alert=True)
+        await query.answer(_(ADMINS_ONLY), show_alert=True)
         return
-    service = context.services.subscriptions
-    removed = await service.unsubscribe(chat.id, subscription_id)
-    await query.answer("Unsubscribed." if removed else "That subscription was already gone.")
+    service, follows = context.services.subscriptions, context.services.follows
+    if follow_id is not None:
+        removed = await follows.unfollow(chat.id, follow_id)
+    else:
+        removed = await service.unsubscribe(chat.id, subscription_id)
+    await query.answer(_("Unsubscribed.") if removed else _("That subscription was already gone."))
     text, keyboard = render_subscriptions(
-        await service.list_for_chat(chat.id), (await service.settings(chat.id)).prefs
+        await service.list_for_chat(chat.id),
+        (await service.settings(chat.id)).prefs,
+        follows=await follows.followed(chat.id),
     )
     await edit_in_place(query, text, keyboard)
 
@@ -185,8 +217,11 @@ async def cmd_digest(update: Update, context: NewsContext) -> None:
         return
     mode = _only_argument(target).lower()
     if mode not in DIGEST_MODES:
-        handle = escape(target.handle)
-        await answer(update, context, f"Usage: <code>/digest {handle}off|hourly|daily</code>")
+        await answer(
+            update,
+            context,
+            _("Usage: <code>/digest {handle}off|hourly|daily</code>").format(handle=_typed(target)),
+        )
         return
     service = context.services.subscriptions
     await _change_settings(update, context, target, service.set_digest(target.chat, mode))
@@ -199,11 +234,12 @@ async def cmd_quiet(update: Update, context: NewsContext) -> None:
     argument = "".join(target.args)
     window = None if argument.lower() == "off" else parse_quiet(argument)
     if window is None and argument.lower() != "off":
-        handle = escape(target.handle)
         await answer(
             update,
             context,
-            f"Usage: <code>/quiet {handle}22:00-07:00</code> or <code>/quiet {handle}off</code>",
+            _(
+                "Usage: <code>/quiet {handle}22:00-07:00</code> or <code>/quiet {handle}off</code>"
+            ).format(handle=_typed(target)),
         )
         return
     service = context.services.subscriptions
@@ -216,13 +252,14 @@ async def cmd_timezone(update: Update, context: NewsContext) -> None:
         return
     zone = parse_timezone(_only_argument(target))
     if zone is None:
-        shown = escape(" ".join(target.args)[:64])
-        handle = escape(target.handle)
+        shown = bidi(escape(" ".join(target.args)[:64]))
         await answer(
             update,
             context,
-            f"“{shown}” is not a time zone I know. "
-            f"Usage: <code>/timezone {handle}Europe/Berlin</code>",
+            _(
+                "“{zone}” is not a time zone I know. "
+                "Usage: <code>/timezone {handle}Europe/Berlin</code>"
+            ).format(zone=shown, handle=_typed(target)),
         )
         return
     service = context.services.subscriptions

@@ -18,13 +18,17 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
 
 from handlers.context import NewsContext
+from handlers.i18n import N_, _
 from services.throttle import CommandThrottle, Verdict
 
 log = logging.getLogger(__name__)
 
-SLOW_DOWN = "You are sending messages faster than I can answer, so I am skipping some."
-SLOW_DOWN_SEARCH = SLOW_DOWN + " I will answer your latest search in a moment."
-SLOW_DOWN_BUTTON = "Slow down a little, please."
+SLOW_DOWN = N_("You are sending messages faster than I can answer, so I am skipping some.")
+SLOW_DOWN_SEARCH = N_(
+    "You are sending messages faster than I can answer, so I am skipping some. "
+    "I will answer your latest search in a moment."
+)
+SLOW_DOWN_BUTTON = N_("Slow down a little, please.")
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -117,10 +121,10 @@ class ThrottleGate:
     async def _warn(self, update: Update, search: bool) -> None:
         try:
             if update.callback_query is not None:
-                await update.callback_query.answer(SLOW_DOWN_BUTTON)
+                await update.callback_query.answer(_(SLOW_DOWN_BUTTON))
             elif update.effective_message is not None:
                 text = SLOW_DOWN_SEARCH if search else SLOW_DOWN
-                await update.effective_message.reply_text(text, do_quote=False)
+                await update.effective_message.reply_text(_(text), do_quote=False)
         except TelegramError:
             log.warning("could not ask a sender to slow down", exc_info=True)
 
@@ -130,6 +134,6 @@ class ThrottleGate:
         if query is None:
             return
         try:
-            await query.answer(SLOW_DOWN_BUTTON)
+            await query.answer(_(SLOW_DOWN_BUTTON))
         except TelegramError:
             log.warning("could not answer a refused button", exc_info=True)

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from services.alerts.channels import ChannelService
 from services.alerts.subscriptions import SubscriptionService
 from services.articles import ArticleService
+from services.feeds.follow import FollowService
 from services.feeds.service import FeedService
 from services.ingest import IngestService
+from services.languages import LanguageService
 from services.paging import PagingService
 from services.search import SearchService
 from storage.index_sync import IndexFollower
@@ -26,3 +28,7 @@ class Services:
     index_follower: IndexFollower
     # Channels and groups managed from a private chat.
     channels: ChannelService
+    # The language each chat chose with /language.
+    languages: LanguageService
+    # A chat's own feeds (/follow).
+    follows: FollowService

@@ -11,6 +11,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.follows import FollowRepository
 from storage.models import Chat, ChatManager, Cursor, OutboxMessage, Subscription
 
 PENDING, SENDING, SENT, FAILED, DROPPED = "pending", "sending", "sent", "failed", "dropped"
@@ -125,7 +126,8 @@ class ChatRepository:
                 chat.next_send_at = moment
 
     async def migrate(self, old_id: int, new_id: int, at: datetime) -> None:
-        """Move a group's settings, subscriptions and pending alerts to its supergroup id.
+        """Move a group's settings, subscriptions, followed feeds, managers and pending
+        alerts to its supergroup id.
 
         Telegram sends two service messages for one upgrade, which may be handled at the
         same moment: the old row's lock makes the second move wait for the first, and the
@@ -147,11 +149,24 @@ class ChatRepository:
                 timezone=old.timezone,
                 next_send_at=None,
                 created_at=at,
+                username=old.username,
+                connected_by=old.connected_by,
             )
         )
         await self._session.execute(
             update(Subscription).where(Subscription.chat_id == old_id).values(chat_id=new_id)
         )
+        # Whoever managed the group from a private chat manages the supergroup.
+        managing = select(ChatManager.user_id).where(ChatManager.chat_id == new_id)
+        await self._session.execute(
+            delete(ChatManager).where(
+                ChatManager.chat_id == old_id, ChatManager.user_id.in_(managing)
+            )
+        )
+        await self._session.execute(
+            update(ChatManager).where(ChatManager.chat_id == old_id).values(chat_id=new_id)
+        )
+        await FollowRepository(self._session).move_chat(old_id, new_id)
         # An alert already queued for the new id wins; the old id's copy is dropped.
         taken = select(OutboxMessage.article_id).where(OutboxMessage.chat_id == new_id)
         await self._session.execute(

@@ -18,9 +18,11 @@ class FeedRepository:
         self._session = session
 
     async def add_unless_present(
-        self, url: str, at: datetime, interval_seconds: int
+        self, url: str, at: datetime, interval_seconds: int, *, public: bool = True
     ) -> tuple[Feed, bool]:
-        """The feed with this URL, added now unless there; True when added by this call."""
+        """The feed with this URL, added now unless there; True when added by this call.
+
+        ``public``: added by a bot administrator, not by a chat (/follow)."""
         added = await self._session.execute(
             insert_unless_present(self._session, Feed)
             .values(
@@ -30,6 +32,7 @@ class FeedRepository:
                 interval_seconds=interval_seconds,
                 active=True,
                 consecutive_errors=0,
+                public=public,
             )
             .returning(Feed.id)
         )
@@ -58,6 +61,23 @@ class FeedRepository:
                 select(Article.id, Article.external_id).where(Article.id.in_(chunk))
             )
             found.update((int(article_id), external) for article_id, external in rows.all())
+        return found
+
+    async def ids_by_keys(
+        self, external_ids: Sequence[str], canonical_urls: Sequence[str]
+    ) -> dict[str, int]:
+        """Article ids by external id and by canonical URL (both kinds of key in one map)."""
+        found: dict[str, int] = {}
+        for column, keys in (
+            (Article.external_id, external_ids),
+            (Article.canonical_url, canonical_urls),
+        ):
+            unique = sorted(set(keys))
+            for start in range(0, len(unique), 500):
+                rows = await self._session.execute(
+                    select(column, Article.id).where(column.in_(unique[start : start + 500]))
+                )
+                found.update((str(key), int(article_id)) for key, article_id in rows.all())
         return found
 
     async def remove(self, feed_id: int) -> bool:

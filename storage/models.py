@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import UTCDateTime
@@ -89,6 +98,12 @@ class Chat(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     # Who connected it from a private chat: told there when the bot loses the right to post.
     connected_by: Mapped[int | None] = mapped_column(BigInteger)
+    # The language chosen with /language (a catalog code: "ru", "pt_BR"); None: not chosen,
+    # a private chat then speaks its user's Telegram language.
+    language: Mapped[str | None] = mapped_column(String(16))
+    # A private chat's user's Telegram language, as last seen (a catalog code): what alerts
+    # speak there until /language is used, since the alert sender has no update to read.
+    user_language: Mapped[str | None] = mapped_column(String(16))
 
 
 class ChatManager(Base):
@@ -198,3 +213,64 @@ class Feed(Base):
     # the claim's expiry, so a feed whose poller died comes due again by itself.
     claim: Mapped[str | None] = mapped_column(String(128))
     next_poll_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Added by a bot administrator: its entries reach archive-wide subscriptions. A feed
+    # only chats follow (/follow) alerts those chats alone.
+    public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class FeedFollow(Base):
+    """A chat following a feed (/follow), with the words its entries must (not) mention."""
+
+    __tablename__ = "feed_follows"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    topic: Mapped[int] = mapped_column(BigInteger, default=0)
+    feed_id: Mapped[int] = mapped_column(BigId, index=True)
+    query: Mapped[str] = mapped_column(Text, default="")  # the words as typed
+    include_terms: Mapped[str] = mapped_column(Text, default="")  # none: every entry
+    exclude_terms: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("chat_id", "topic", "feed_id", name="uq_feed_follows_chat_topic_feed"),
+    )
+
+
+class FeedItem(Base):
+    """An article seen in a feed, logged the first time that feed carries it.
+
+    The alert matcher tails this log by ``seq``: a new (feed, article) pair goes to the
+    chats following the feed and, for a public feed, to archive-wide subscriptions. So an
+    article one feed already brought still reaches the followers of another feed that
+    carries it later, and the outbox's (chat, topic, article) key keeps it to one alert.
+    """
+
+    __tablename__ = "feed_items"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    feed_id: Mapped[int] = mapped_column(BigId)
+    article_id: Mapped[int] = mapped_column(BigId)
+    # False for a feed's back catalogue (its first poll) and entries older than the feed.
+    notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("feed_id", "article_id", name="uq_feed_items_feed_article"),)
+
+
+class FollowChoice(Base):
+    """A /follow whose page named several feeds, waiting for a button tap to pick one.
+
+    Kept in the database, not in memory: the tap may reach another replica.
+    """
+
+    __tablename__ = "follow_choices"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)  # the chat that will follow
+    topic: Mapped[int] = mapped_column(BigInteger, default=0)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)  # who asked; only they may pick
+    terms: Mapped[str] = mapped_column(Text, default="")
+    urls: Mapped[str] = mapped_column(Text)  # the candidates, one per line
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

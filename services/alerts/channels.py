@@ -13,12 +13,14 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.alerts.subscriptions import ChatRef, SubscriptionView, view_of
+from services.feeds.follow import FollowedFeed, followed_view
 from storage.alerts import (
     ChatManagerRepository,
     ChatRepository,
     OutboxRepository,
     SubscriptionRepository,
 )
+from storage.follows import FollowRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,7 @@ class ManagedChat:
     active: bool
     paused_reason: str | None
     subscriptions: tuple[SubscriptionView, ...]
+    follows: tuple[FollowedFeed, ...] = ()  # the feeds it follows (/follow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ class ChannelService:
         async with self._sessions() as session:
             chats = await ChatManagerRepository(session).chats_of(user_id)
             subscriptions = SubscriptionRepository(session)
+            follows = FollowRepository(session)
             return [
                 ManagedChat(
                     chat.id,
@@ -81,6 +85,7 @@ class ChannelService:
                     chat.active,
                     chat.paused_reason,
                     tuple(view_of(row) for row in await subscriptions.for_chat(chat.id)),
+                    tuple(followed_view(f, feed) for f, feed in await follows.for_chat(chat.id)),
                 )
                 for chat in chats
             ]

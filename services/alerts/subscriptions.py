@@ -16,6 +16,10 @@ from storage.models import Chat, Subscription
 from storage.text import tokens
 
 MAX_SUBSCRIPTIONS_PER_CHAT = 50
+# Why a subscription was refused (SubscribeResult.refusal); the handlers word it.
+NO_SOURCE_NAME = "no_source_name"  # "source:" with no name after it
+NO_LETTERS = "no_letters"  # keywords without a letter or digit
+TOO_MANY = "too_many"  # the chat has MAX_SUBSCRIPTIONS_PER_CHAT already
 
 
 class Vocabulary(Protocol):
@@ -47,7 +51,7 @@ class SubscriptionView:
 class SubscribeResult:
     subscription: SubscriptionView | None
     corrections: tuple[tuple[str, str], ...] = ()  # (typed, understood)
-    refusal: str | None = None
+    refusal: str | None = None  # NO_SOURCE_NAME, NO_LETTERS or TOO_MANY
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +115,11 @@ class SubscriptionService:
         from any source or, given ``source:NAME``, from that one."""
         words, source = split_source(text)
         if source is not None and not source:
-            return SubscribeResult(None, refusal="Name a source after source:, e.g. source:bbc")
+            return SubscribeResult(None, refusal=NO_SOURCE_NAME)
         source_terms = " ".join(source or ())
         keywords = parse_keywords(words)
         if words.strip() and not (keywords.include or keywords.exclude):
-            return SubscribeResult(
-                None, refusal="Those keywords have no letters or digits in them."
-            )
+            return SubscribeResult(None, refusal=NO_LETTERS)
         include, corrections = self._understand(keywords.include)
         exclude, _ = self._understand(keywords.exclude)
         async with self._sessions.begin() as session:
@@ -125,10 +127,7 @@ class SubscriptionService:
             repo = SubscriptionRepository(session)
             existing = await repo.for_chat(chat.id)
             if len(existing) >= MAX_SUBSCRIPTIONS_PER_CHAT:
-                return SubscribeResult(
-                    None,
-                    refusal=f"This chat already has {MAX_SUBSCRIPTIONS_PER_CHAT} subscriptions.",
-                )
+                return SubscribeResult(None, refusal=TOO_MANY)
             for row in existing:
                 if (row.topic, row.include_terms, row.exclude_terms, row.source_terms) == (
                     topic,

@@ -32,6 +32,7 @@ from services.feeds.store import Entry, EntryWriter
 from services.ingest import IngestService
 from storage.db import storage_fault
 from storage.feeds import FeedRepository
+from storage.follows import FollowRepository
 from storage.models import Feed
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class FeedService:
         """``holder`` names this process in the claims it takes (host:pid, say);
         ``parse_executor``: a process pool for parsing feeds (default: a thread)."""
         self._sessions = session_factory
-        self._writer = EntryWriter(ingest, session_factory)
+        self._writer = EntryWriter(ingest, session_factory, clock)
         self._client = client
         self._clock = clock
         self._allowed_hosts = allowed_hosts
@@ -130,6 +131,11 @@ class FeedService:
             feed, created = await FeedRepository(session).add_unless_present(
                 normalised, self._clock(), int(interval.total_seconds())
             )
+            if not feed.public:
+                # A chat's feed becomes everyone's: its entries reach every subscription.
+                feed.public = True
+                if not feed.active:  # nobody followed it any more: polled again
+                    feed.active, feed.next_poll_at = True, self._clock()
             return AddResult(_view(feed), created=created)
 
     async def list_feeds(self) -> list[FeedView]:
@@ -137,8 +143,9 @@ class FeedService:
             return [_view(feed) for feed in await FeedRepository(session).all()]
 
     async def remove(self, feed_id: int) -> bool:
-        """Stop polling a feed (its articles stay)."""
+        """Stop polling a feed (its articles stay); the chats following it no longer do."""
         async with self._sessions.begin() as session:
+            await FollowRepository(session).remove_feed(feed_id)
             return await FeedRepository(session).remove(feed_id)
 
     async def poll_due(
@@ -312,6 +319,7 @@ class FeedService:
                     if entry.article.published_at is None
                     else entry.article.published_at > feed.added_at
                 ),
+                feed_id=feed.id,
             )
             for n, entry in enumerate(parsed.entries, start=1)
         ]

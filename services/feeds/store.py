@@ -4,6 +4,11 @@ Polls hand their entries to the process's EntryWriter and wait. Whichever poll g
 write turn stores everything queued by then (a group commit), so a thousand polls cost a
 few dozen transactions, not a thousand, and the polls of one process never race each other
 for SQLite's single write lock. A batch that loses that lock to another process is retried.
+
+Feed entries are stored silently in the article event log: who hears of one depends on
+the feed that carried it (a chat's own feed alerts its followers only), so each entry's
+(feed, article) pair is logged in ``feed_items``, with whether it is news, and the alert
+matcher routes from there. An article another feed brought first still gets its pair.
 """
 
 from __future__ import annotations
@@ -11,16 +16,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ingest import IngestReport, IngestService
 from services.parsing import RawArticle
+from services.urls import canonicalize_url
 from storage.feeds import FeedRepository
+from storage.follows import FeedItemRepository
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +42,8 @@ LOCKED_RETRIES = 3
 class Entry:
     article: RawArticle  # with its external_id set: that is how outcomes find their feed
     location: str  # for problem reports, unique per entry
-    notify: bool  # whether subscribers hear of it, should it be new
+    notify: bool  # whether subscribers hear of it, should it be new to its feed
+    feed_id: int = 0  # the feed that carried it (0: none, no feed item is logged)
 
 
 @dataclass(slots=True)
@@ -53,9 +62,15 @@ class _Request:
 
 
 class EntryWriter:
-    def __init__(self, ingest: IngestService, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        ingest: IngestService,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._ingest = ingest
         self._sessions = sessions
+        self._clock = clock
         self._queue: deque[_Request] = deque()
         self._turn = asyncio.Lock()
 
@@ -101,36 +116,79 @@ class EntryWriter:
         owner = {e.article.external_id: n for n, r in enumerate(batch) for e in r.entries}
         at = {e.location: n for n, r in enumerate(batch) for e in r.entries}
         outcomes = [Stored() for _ in batch]
-        for notify in (True, False):
-            located = [
-                (e.article, e.location) for r in batch for e in r.entries if e.notify is notify
-            ]
-            for start in range(0, len(located), CHUNK_ENTRIES):
-                report = await self._ingest_chunk(located[start : start + CHUNK_ENTRIES], notify)
-                async with self._sessions() as session:
-                    external = await FeedRepository(session).external_ids(
-                        report.added_ids + report.updated_ids
-                    )
-                for ids, counted in ((report.added_ids, "added"), (report.updated_ids, "updated")):
-                    for article_id in ids:
-                        n = owner.get(external.get(article_id))
-                        if n is not None:
-                            setattr(outcomes[n], counted, getattr(outcomes[n], counted) + 1)
-                for rejected in report.rejected:
-                    outcomes[at[rejected.location]].problems.append(
-                        f"{rejected.location}: {rejected.reason}"
-                    )
+        entries = [e for r in batch for e in r.entries]
+        for start in range(0, len(entries), CHUNK_ENTRIES):
+            chunk = entries[start : start + CHUNK_ENTRIES]
+            report = await self._ingest_chunk([(e.article, e.location) for e in chunk])
+            async with self._sessions() as session:
+                external = await FeedRepository(session).external_ids(
+                    report.added_ids + report.updated_ids
+                )
+            for ids, counted in ((report.added_ids, "added"), (report.updated_ids, "updated")):
+                for article_id in ids:
+                    n = owner.get(external.get(article_id))
+                    if n is not None:
+                        setattr(outcomes[n], counted, getattr(outcomes[n], counted) + 1)
+            for rejected in report.rejected:
+                outcomes[at[rejected.location]].problems.append(
+                    f"{rejected.location}: {rejected.reason}"
+                )
+            await self._log_items(chunk)
         for request, outcome in zip(batch, outcomes, strict=True):
             outcome.skipped = (
                 len(request.entries) - outcome.added - outcome.updated - len(outcome.problems)
             )
         return outcomes
 
-    async def _ingest_chunk(
-        self, located: list[tuple[RawArticle, str]], notify: bool
-    ) -> IngestReport:
+    async def _log_items(self, chunk: Sequence[Entry]) -> None:
+        """Log each entry's (feed, article) pair; a pair already logged stays as it was.
+
+        The article is found by the entry's own id, else by its URL (another feed's copy of
+        the same story keeps that feed's id). One matched by its text alone is not logged.
+        """
+        entries = [e for e in chunk if e.feed_id]
+        if not entries:
+            return
+        async with self._sessions() as session:
+            repo = FeedRepository(session)
+            ids = await repo.ids_by_keys(
+                [e.article.external_id for e in entries if e.article.external_id], []
+            )
+            # Usually every entry is found by its id; the URL is looked up for the rest.
+            missing = [e for e in entries if (e.article.external_id or "") not in ids]
+            if missing:
+                ids.update(await repo.ids_by_keys([], [u for e in missing if (u := _canonical(e))]))
+        now = self._clock()
+        rows: dict[tuple[int, int], dict[str, Any]] = {}
+        for entry in entries:
+            article_id = ids.get(entry.article.external_id or "") or ids.get(
+                _canonical(entry) or ""
+            )
+            if article_id is not None:
+                rows.setdefault(
+                    (entry.feed_id, article_id),
+                    {
+                        "feed_id": entry.feed_id,
+                        "article_id": article_id,
+                        "notify": entry.notify,
+                        "created_at": now,
+                    },
+                )
+        attempt = 1
+        while True:
+            try:
+                async with self._sessions.begin() as session:
+                    await FeedItemRepository(session).record(list(rows.values()))
+                return
+            except OperationalError as error:  # SQLite's write lock, as for the entries
+                if attempt == LOCKED_RETRIES or "locked" not in str(error.orig):
+                    raise
+            await asyncio.sleep(0.2 * attempt)
+            attempt += 1
+
+    async def _ingest_chunk(self, located: list[tuple[RawArticle, str]]) -> IngestReport:
         def rule(_: datetime | None) -> bool:
-            return notify
+            return False  # feed entries are announced through their feed items
 
         attempt = 1
         while True:
@@ -144,3 +202,7 @@ class EntryWriter:
             log.info("storing feed entries: the database was locked; retrying")
             await asyncio.sleep(0.2 * attempt)
             attempt += 1
+
+
+def _canonical(entry: Entry) -> str | None:
+    return canonicalize_url(entry.article.url) if entry.article.url else None

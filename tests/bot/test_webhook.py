@@ -21,6 +21,7 @@ from telegram.request import BaseRequest, RequestData
 from bot.app import LOG_CONTEXT_GROUP
 from bot.settings import Secret, Settings, SettingsError
 from bot.webhook import ALLOWED_UPDATES, BotServer
+from handlers import LANGUAGE_GROUP
 from services.alerts.matcher import CURSOR as MATCHER_CURSOR
 from services.alerts.matcher import NEW_CURSOR
 from services.parsing import RawArticle
@@ -371,8 +372,10 @@ async def test_allowed_updates_are_the_types_some_handler_takes(
         "my_chat_member": member,
         "chat_member": member,
     }
-    # The log-context group takes every update only to name it in log lines.
-    handlers = [h for g, group in app.handlers.items() if g != LOG_CONTEXT_GROUP for h in group]
+    # The log-context and language groups take every update only to name it in log lines
+    # and to choose its language.
+    early = {LOG_CONTEXT_GROUP, LANGUAGE_GROUP}
+    handlers = [h for g, group in app.handlers.items() if g not in early for h in group]
     taken = {
         kind
         for kind, payload in samples.items()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -67,16 +67,20 @@ async def running_bot(
     admins: frozenset[int] = frozenset(),
     database_url: str | None = None,
     gate: ThrottleGate | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[BotHarness]:
     """The bot, started; ``alert_loop=False`` leaves matching and delivery to the test.
 
-    ``database_url``: another database than the SQLite file in ``tmp_path``.
+    ``database_url``: another database than the SQLite file in ``tmp_path``; ``overrides``:
+    other settings (``feed_allowed_hosts``, ``follow_limit``...).
     """
     api = api or FakeBotApi()
     clock = clock or FixedClock()
     settings = settings_for(tmp_path)
     if database_url is not None:
         settings = replace(settings, database_url=database_url)
+    if overrides:
+        settings = replace(settings, **overrides)
     app = build_application(
         replace(settings, alerts_in_bot=alert_loop, admin_user_ids=admins),
         request=FakeRequest(api),

@@ -32,7 +32,7 @@ def test_a_different_word_is_not_taken_for_a_typo(typed: str) -> None:
     assert closest_command(typed, KNOWN) is None
 
 
-@pytest.mark.parametrize("command", ["/language", "/follow", "/export"])
+@pytest.mark.parametrize("command", ["/settings", "/weather", "/horoscope"])
 async def test_unknown_command_in_private_points_to_help(bot: BotHarness, command: str) -> None:
     await bot.send(bot.api.updates.message_update(command, chat_id=5, user_id=5))
     (reply,) = bot.replies()

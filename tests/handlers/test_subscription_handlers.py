@@ -94,7 +94,7 @@ async def test_keyword_typos_are_read_as_words_the_archive_knows(bot: BotHarness
     text = await command(bot, "/subscribe pensoin parliment")
     (subscription,) = await subscriptions_of(bot, PRIVATE)
     assert subscription.include == ("pension", "parliament")
-    assert "I read “pensoin” as “pension”, “parliment” as “parliament”." in text
+    assert "I read “pensoin” as “pension” and “parliment” as “parliament”." in text
 
 
 async def test_keywords_without_letters_are_refused(bot: BotHarness) -> None:

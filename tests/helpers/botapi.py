@@ -17,8 +17,15 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from tests.helpers.botapi_files import (
+    MAX_UPLOAD_BYTES,
+    FileStore,
+    SentDocument,
+    UploadedFile,
+    validate_caption,
+)
 from tests.helpers.botapi_rules import (
     BLOCKED_BY_USER,
     CHAT_NOT_FOUND,
@@ -48,7 +55,7 @@ from tests.helpers.tg_objects import (
     user_json,
 )
 from tests.helpers.update_queue import UpdateQueue, update_kind
-from tests.helpers.updates import UpdateFactory
+from tests.helpers.updates import UpdateFactory, command_entities
 
 __all__ = [
     "BLOCKED_BY_USER",
@@ -60,6 +67,8 @@ __all__ = [
     "FakeBotApi",
     "Fault",
     "RateLimits",
+    "SentDocument",
+    "UploadedFile",
 ]
 
 BOT_ID = 12345
@@ -185,6 +194,8 @@ class FakeBotApi:
         self._messages: dict[tuple[ChatKey, int], JSON] = {}
         self._deleted_by_users: set[tuple[ChatKey, int]] = set()
         self._sent: list[JSON] = []
+        self._documents: list[SentDocument] = []
+        self.files = FileStore()
         self._chats: dict[ChatKey, JSON] = {}
         self._statuses: dict[ChatKey, dict[int, MemberStatus]] = {}
         self._anonymous: dict[ChatKey, set[int]] = {}
@@ -210,6 +221,8 @@ class FakeBotApi:
             "getmycommands": self._get_my_commands,
             "deletemycommands": self._delete_my_commands,
             "sendmessage": self._send_message,
+            "senddocument": self._send_document,
+            "getfile": lambda params: self.files.get_file(params.get("file_id")),
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "deletemessage": self._delete_message,
@@ -440,6 +453,74 @@ class FakeBotApi:
         if message.get("from", {}).get("id") == self.me["id"] and "message_id" in message:
             self._messages.setdefault((chat["id"], message["message_id"]), copy.deepcopy(message))
 
+    # -- documents users send ------------------------------------------------------------------
+
+    def register_document(
+        self,
+        content: bytes,
+        file_name: str | None = "feeds.opml",
+        *,
+        mime_type: str | None = "text/x-opml",
+        declared_size: int | Literal["real"] | None = "real",
+    ) -> JSON:
+        """A file a user uploaded, as its Document object (for document_update).
+
+        declared_size: "real" gives the real file_size, an int another one (a client may
+        lie), None leaves it out (it is optional in the Bot API).
+        """
+        size = len(content) if declared_size == "real" else declared_size
+        with self._lock:
+            return self.files.add(
+                content, file_name=file_name, mime_type=mime_type, declared_size=size
+            )
+
+    def document_update(
+        self, document: Mapping[str, Any], *, caption: str | None = None, **kwargs: Any
+    ) -> JSON:
+        """A message carrying a document; a caption's leading /command gets its entity."""
+        update = self.updates.media_message_update({"document": dict(document)}, **kwargs)
+        message = update.get("message") or update["edited_message"]
+        if caption is not None:
+            message["caption"] = caption
+            entities = command_entities(caption)
+            if entities:
+                message["caption_entities"] = entities
+        return update
+
+    def post_document_in_channel(
+        self, document: Mapping[str, Any], chat_id: int, *, caption: str | None = None
+    ) -> JSON:
+        """A `channel_post` with a document (and a caption), as post_in_channel for text."""
+        update = self.post_in_channel("", chat_id)
+        post = update["channel_post"]
+        del post["text"]
+        post.pop("entities", None)
+        post["document"] = dict(document)
+        if caption is not None:
+            post["caption"] = caption
+            entities = command_entities(caption)
+            if entities:
+                post["caption_entities"] = entities
+        with self._lock:
+            self._messages[(chat_id, post["message_id"])] = copy.deepcopy(post)
+        return update
+
+    def download(self, token: str | None, file_path: str) -> ApiResponse | bytes:
+        """GET /file/bot<token>/<file_path>: the bytes, or Telegram's 404/401 answer."""
+        if not self.check_token(token):
+            return ApiError(401, "Unauthorized").response()
+        with self._lock:
+            self.calls.append(ApiCall("download", {"file_path": file_path}, self._clock()))
+            found = self.files.download(file_path)
+        if found is None:
+            return ApiError(404, "Not Found").response()
+        return found
+
+    def sent_documents(self, chat_id: int | str | None = None) -> list[SentDocument]:
+        """Documents sendDocument delivered, optionally only to chat_id."""
+        with self._lock:
+            return [d for d in self._documents if chat_id is None or d.chat_id == chat_id]
+
     # -- inspection --------------------------------------------------------------------------
 
     def calls_to(self, method: str) -> list[ApiCall]:
@@ -668,16 +749,7 @@ class FakeBotApi:
         self._check_reachable(chat_id)
         parsed = self._text(params)
         markup = validate_reply_markup(params.get("reply_markup"))
-        if self.enforce_limits:
-            is_group = isinstance(chat_id, int) and chat_id < 0
-            retry_after = self._limiter.acquire(chat_id, is_group=is_group)
-            if retry_after is not None:
-                self.rate_limited += 1
-                raise ApiError(
-                    429,
-                    f"Too Many Requests: retry after {retry_after}",
-                    {"retry_after": retry_after},
-                )
+        self._pace(chat_id)
         message: JSON = {
             "message_id": self._next_message_id(chat_id),
             "from": self.bot_user,
@@ -693,6 +765,77 @@ class FakeBotApi:
             message["link_preview_options"] = params["link_preview_options"]
         self._messages[(chat_id, message["message_id"])] = message
         self._sent.append(copy.deepcopy(message))
+        return copy.deepcopy(message)
+
+    def _pace(self, chat_id: ChatKey) -> None:
+        """With enforce_limits: 429 with retry_after for a send over Telegram's limits."""
+        if not self.enforce_limits:
+            return
+        is_group = isinstance(chat_id, int) and chat_id < 0
+        retry_after = self._limiter.acquire(chat_id, is_group=is_group)
+        if retry_after is not None:
+            self.rate_limited += 1
+            raise ApiError(
+                429,
+                f"Too Many Requests: retry after {retry_after}",
+                {"retry_after": retry_after},
+            )
+
+    def _send_document(self, params: dict[str, Any]) -> JSON:
+        """sendDocument: a multipart upload, or the file_id of a file Telegram holds."""
+        chat_id = self._chat_id(params)
+        chat = self._chat(chat_id)
+        self._check_reachable(chat_id)
+        given = params.get("document")
+        if isinstance(given, UploadedFile):
+            if not given.content:
+                raise bad_request("file must be non-empty")
+            if len(given.content) > MAX_UPLOAD_BYTES:
+                raise ApiError(413, "Request Entity Too Large")
+            document = self.files.add(
+                given.content,
+                file_name=given.file_name,
+                mime_type=given.mime_type,
+                declared_size=len(given.content),
+            )
+        elif self.files.known(given):
+            document = self.files.document_json(str(given))
+        elif isinstance(given, str) and given.startswith(("http://", "https://")):
+            raise bad_request("wrong HTTP URL specified")  # the fake fetches nothing
+        else:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        caption = validate_caption(params.get("caption"), params.get("parse_mode"))
+        markup = validate_reply_markup(params.get("reply_markup"))
+        self._pace(chat_id)
+        message: JSON = {
+            "message_id": self._next_message_id(chat_id),
+            "from": self.bot_user,
+            "chat": chat,
+            "date": int(self._wall_clock()),
+            "document": document,
+        }
+        thread_id = params.get("message_thread_id")
+        if isinstance(thread_id, int) and chat.get("is_forum"):
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
+        if caption is not None:
+            message["caption"] = caption.text
+            if caption.entities:
+                message["caption_entities"] = [dict(e) for e in caption.entities]
+        if markup is not None and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        self._messages[(chat_id, message["message_id"])] = message
+        self._documents.append(
+            SentDocument(
+                chat_id,
+                str(document.get("file_name", "")),
+                self.files.content(document["file_id"]),
+                document.get("mime_type"),
+                caption.text if caption is not None else None,
+                tuple(dict(e) for e in caption.entities) if caption is not None else (),
+                copy.deepcopy(message),
+            )
+        )
         return copy.deepcopy(message)
 
     @staticmethod

@@ -17,6 +17,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from tests.helpers.botapi import GARBAGE, FakeBotApi
+from tests.helpers.botapi_files import UploadedFile
 
 _BAD_JSON = {"ok": False, "error_code": 400, "description": "Bad Request: can't parse JSON"}
 
@@ -34,8 +35,10 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         return params
     form = await request.post()
     for name, value in form.items():
-        # Uploaded files are recorded by name only; the fake does not store media.
-        params[name] = f"<file {value.filename}>" if isinstance(value, web.FileField) else value
+        if isinstance(value, web.FileField):
+            params[name] = UploadedFile(value.filename, value.file.read(), value.content_type)
+        else:
+            params[name] = value
     return params
 
 
@@ -65,6 +68,19 @@ class FakeBotApiServer:
         """What to give PTB as base_url / TELEGRAM_API_BASE_URL: http://127.0.0.1:PORT/bot."""
         return f"http://{self._host}:{self.port}/bot"
 
+    @property
+    def base_file_url(self) -> str:
+        """What to give PTB as base_file_url / TELEGRAM_API_BASE_FILE_URL."""
+        return f"http://{self._host}:{self.port}/file/bot"
+
+    async def _download(self, request: web.Request) -> web.Response:
+        found = self.api.download(request.match_info["token"], request.match_info["path"])
+        if isinstance(found, bytes):
+            return web.Response(body=found, content_type="application/octet-stream")
+        return web.Response(
+            status=found.status, body=found.payload(), content_type="application/json"
+        )
+
     async def _handle(self, request: web.Request) -> web.Response:
         try:
             params = await _read_params(request)
@@ -91,6 +107,7 @@ class FakeBotApiServer:
         """Bind and serve in the running event loop."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         # handler_cancellation: a client that hangs up ends its long poll, as on Telegram.
         runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0

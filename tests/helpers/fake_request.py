@@ -11,8 +11,19 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from tests.helpers.botapi import GARBAGE, FakeBotApi
+from tests.helpers.botapi_files import uploaded
 
 _NOT_FOUND = b'{"ok": false, "error_code": 404, "description": "Not Found"}'
+
+
+def split_file_url(url: str) -> tuple[str | None, str] | None:
+    """(token, file_path) from a download URL such as https://host/file/bot<token>/<path>."""
+    path = urlsplit(url).path
+    _, found, rest = path.partition("/file/bot")
+    if not found or "/" not in rest:
+        return None
+    token, _, file_path = rest.partition("/")
+    return token, file_path
 
 
 def split_bot_url(url: str) -> tuple[str | None, str]:
@@ -65,11 +76,24 @@ class FakeRequest(BaseRequest):
         connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        """Answer a Bot API POST from the fake; GETs (file downloads) get Telegram's 404."""
+        """Answer a Bot API POST, or a GET of a file (PTB's download), from the fake.
+
+        Uploads arrive as PTB hands them to any transport, in request_data.multipart_data.
+        """
         if method != "POST":
-            return 404, _NOT_FOUND
+            where = split_file_url(url)
+            if method != "GET" or where is None:
+                return 404, _NOT_FOUND
+            found = self.api.download(*where)
+            if isinstance(found, bytes):
+                return 200, found
+            return found.status, found.payload()
         token, api_method = split_bot_url(url)
-        params = request_data.json_parameters if request_data is not None else {}
+        params: dict[str, object] = {}
+        if request_data is not None:
+            params.update(request_data.json_parameters)
+            for name, part in request_data.multipart_data.items():
+                params[name] = uploaded(part)
         timeout = self._read_timeout if read_timeout is BaseRequest.DEFAULT_NONE else read_timeout
         if self._latency:
             await asyncio.sleep(self._latency)

@@ -30,6 +30,8 @@ async def bot(request: pytest.FixtureRequest, api: FakeBotApi) -> AsyncIterator[
         return
     async with (
         FakeBotApiServer(api) as server,
-        telegram.Bot(TOKEN, base_url=server.base_url) as over_http,
+        telegram.Bot(
+            TOKEN, base_url=server.base_url, base_file_url=server.base_file_url
+        ) as over_http,
     ):
         yield over_http

@@ -15,6 +15,7 @@ import telegram
 from telegram.error import InvalidToken
 
 from tests.helpers.botapi import FakeBotApi
+from tests.helpers.botapi_files import UploadedFile
 from tests.helpers.botapi_server import FakeBotApiServer
 
 TOKEN = "123:ABC"
@@ -38,7 +39,7 @@ async def test_accepts_json_form_multipart_and_query_encodings(api: FakeBotApi) 
         (3, "multipart"),
         (4, "query"),
     ]
-    assert api.calls[2].params["photo"] == "<file a.jpg>"
+    assert api.calls[2].params["photo"] == UploadedFile("a.jpg", b"\xff", "image/jpeg")
 
 
 async def test_error_status_and_body_on_the_wire(api: FakeBotApi) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.feeds.run import DEACTIVATE_AFTER_ERRORS
 from services.feeds.service import FeedService
 from services.ingest import IngestService
-from storage.models import Article, ArticleEvent
+from storage.models import Article, ArticleEvent, FeedItem
 from tests.conftest import FixedClock
 
 FEED_URL = "https://news.example/rss.xml"
@@ -65,11 +65,17 @@ async def feeds(
 
 
 async def events(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[str, bool]]:
+    """The feed item log: each entry new to its feed, and whether it is news.
+
+    (Feed entries are stored silently in the article event log; alerts come from here.)
+    """
     async with sessions() as session:
+        silent = await session.execute(select(ArticleEvent.notify).where(ArticleEvent.notify))
+        assert silent.all() == []
         rows = await session.execute(
-            select(Article.title, ArticleEvent.notify)
-            .join(Article, Article.id == ArticleEvent.article_id)
-            .order_by(ArticleEvent.seq)
+            select(Article.title, FeedItem.notify)
+            .join(Article, Article.id == FeedItem.article_id)
+            .order_by(FeedItem.seq)
         )
         return [(title, notify) for title, notify in rows.all()]
 
@@ -284,3 +290,21 @@ async def test_once_stopped_no_new_poll_starts_and_those_under_way_finish(
         "https://slow.example/rss",
     ]
     assert len(await feeds.poll_due()) == 4  # the rest are still due
+
+
+async def test_entries_seen_again_leave_no_holes_in_the_feed_item_log(
+    feeds: FeedService, site: Site, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """A hole in ``seq`` holds the alert matcher back (it may be an open transaction), so
+    re-seen entries must not take sequence numbers (as ON CONFLICT alone does on PostgreSQL)."""
+    await feeds.add(FEED_URL)
+    items = [("a", "Alpha", None)]
+    for guid, title in [("b", "Beta"), ("c", "Gamma"), ("d", "Delta")]:
+        site.responses.append(httpx.Response(200, content=rss(*items)))
+        await feeds.poll_due()
+        clock.now += timedelta(minutes=10)
+        items.append((guid, title, None))
+    async with sessions() as session:
+        seqs = (await session.execute(select(FeedItem.seq).order_by(FeedItem.seq))).scalars().all()
+    assert len(seqs) == 3
+    assert list(seqs) == list(range(seqs[0], seqs[0] + 3))

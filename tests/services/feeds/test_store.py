@@ -16,7 +16,7 @@ from services.feeds.service import FeedService
 from services.feeds.store import Entry, EntryWriter
 from services.ingest import IngestReport, IngestService, Located
 from services.parsing import RawArticle
-from storage.models import Article, ArticleEvent
+from storage.models import Article, ArticleEvent, FeedItem
 from tests.conftest import FixedClock
 from tests.services.feeds.test_feed_service import public_dns, rss
 
@@ -30,14 +30,19 @@ def entry(
         url=f"https://site{feed}.example/{guid}",
         external_id=f"feed{feed}:{guid}",
     )
-    return Entry(article, f"feed {feed} entry {guid}", notify=notify)
+    return Entry(article, f"feed {feed} entry {guid}", notify=notify, feed_id=feed)
 
 
 async def stored_titles(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[str, bool]]:
+    """Each stored event's article, and whether its feed item says it is news."""
     async with sessions() as session:
+        # Silent in the article event log: feed items carry the news.
+        loud = await session.execute(select(ArticleEvent.seq).where(ArticleEvent.notify))
+        assert loud.all() == []
         rows = await session.execute(
-            select(Article.title, ArticleEvent.notify)
+            select(Article.title, FeedItem.notify)
             .join(ArticleEvent, ArticleEvent.article_id == Article.id)
+            .join(FeedItem, FeedItem.article_id == Article.id)
             .order_by(Article.title)
         )
         return [(title, notify) for title, notify in rows.all()]

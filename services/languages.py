@@ -1,0 +1,63 @@
+"""The language each chat chose with /language, and what the handlers need to speak it.
+
+The service stores a language code and hands it back; which codes exist and how they are
+spoken is the handlers' business (handlers/i18n.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.alerts.subscriptions import ChatRef
+from storage.alerts import ChatRepository
+
+DEFAULT_TIMEZONE = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLocale:
+    language: str | None  # chosen with /language; None: never chosen
+    timezone: str  # the chat's /timezone (UTC until set)
+    user_language: str | None = None  # a private chat's user's language, as last seen
+    known: bool = False  # the chat has a row (it subscribed, or chose a language)
+
+    @property
+    def spoken(self) -> str | None:
+        """What the chat speaks when no update says otherwise (alerts): chosen, else seen."""
+        return self.language or self.user_language
+
+
+class LanguageService:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], *, clock: Callable[[], datetime]
+    ) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+
+    async def chat_locale(self, chat_id: int) -> ChatLocale:
+        """The chat's chosen language and its time zone (one primary-key read)."""
+        async with self._sessions() as session:
+            chat = await ChatRepository(session).get(chat_id)
+        if chat is None:
+            return ChatLocale(None, DEFAULT_TIMEZONE)
+        return ChatLocale(chat.language, chat.timezone, chat.user_language, known=True)
+
+    async def remember_user_language(self, chat_id: int, code: str) -> None:
+        """Note a private chat's user's language, for alerts; only chats with a row."""
+        async with self._sessions.begin() as session:
+            chat = await ChatRepository(session).get(chat_id)
+            if chat is not None:
+                chat.user_language = code
+
+    async def set_language(self, chat: ChatRef, code: str) -> ChatLocale:
+        """Store the chat's language (the chat's row is made on first use)."""
+        async with self._sessions.begin() as session:
+            row = await ChatRepository(session).ensure(
+                chat.id, chat.kind, chat.title, self._clock()
+            )
+            row.language = code
+            return ChatLocale(row.language, row.timezone, row.user_language, known=True)
