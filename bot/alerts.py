@@ -36,8 +36,8 @@ MATCH_EVERY_SECONDS = 0.5
 LEADER_RETRY_SECONDS = 3.0
 MAX_BATCH = 500  # alerts claimed at once, at most
 # Sends recorded "sending" in one transaction: those of the next 25 ms (one at Telegram's
-# 30/s, 25 at a paid 1000/s). A crash may leave up to two such groups unsent but "sending";
-# they go once (they never went, so this is no repeat).
+# 30/s, 25 at a paid 1000/s). A crash may leave the rest of a group unsent but "sending";
+# those go after the restart (they never went, so this is no repeat).
 GROUP_SECONDS = 0.025
 
 

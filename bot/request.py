@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 # Connections per pool. httpcore's pool (1.0.x) looks at each of its connections on every
 # request and every answer, and at every one again for each idle one (encode/httpcore#1035,
 # not released): with the 64 sends in flight of a paid broadcast that bookkeeping took 38% of
-# the alert sender's CPU. Pools of 8 keep it small whatever the number in flight.
-CONNECTIONS_PER_POOL = 8
+# the alert sender's CPU. Pools of 4 keep it small whatever the number in flight.
+CONNECTIONS_PER_POOL = 4
 
 
 class BotApiRequest(HTTPXRequest):

@@ -5,9 +5,9 @@ second at 100 ms), never two to one chat. Each alert is recorded "sending" befor
 request and settled after the answer, so after a crash exactly the alerts that may have
 arrived are known; those, and any send whose answer never came or could not be read, go
 once more at most. At paid-broadcast rates the commits are shared: a group of the next sends
-(``group_size``, about 50 ms of them) is recorded "sending" in one transaction just before
+(``group_size``, about 25 ms of them) is recorded "sending" in one transaction just before
 their requests, and the answers that came in while one transaction was being written are
-settled together in the next.
+settled together in the next (services/alerts/outcomes.py records what became of each send).
 """
 
 from __future__ import annotations
@@ -17,65 +17,27 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.alerts.batch import Job, prepare
-from services.alerts.grouped import GroupCommit
+from services.alerts.outcomes import Outcome as Outcome
+from services.alerts.outcomes import OutcomeRecorder
+from services.alerts.outcomes import SendResult as SendResult
+from services.alerts.outcomes import spacing as spacing
 from services.alerts.ratelimit import CHAT_MEMORY_SECONDS, SendWindow, TokenBucket, chat_wait
 from services.alerts.stats import DeliveryStats
 from services.articles import ArticleView
-from storage.alerts import (
-    DROPPED,
-    FAILED,
-    SENT,
-    ChatRepository,
-    Claimed,
-    OutboxRepository,
-    SubscriptionRepository,
-)
+from storage.alerts import ChatRepository, Claimed, OutboxRepository
 from storage.chat_sends import ChatSendRepository
-from storage.db import OutageLog, describe, storage_fault
+from storage.db import OutageLog
 
 log = logging.getLogger(__name__)
 
-# Telegram: about one message a second to a chat, twenty a minute to a group.
-PRIVATE_SPACING = timedelta(seconds=1)
-GROUP_SPACING = timedelta(seconds=3)
 STATS_EVERY_SECONDS = 60.0
 RECOVER_EVERY_SECONDS = 30.0
-
-
-class Outcome(Enum):
-    SENT = "sent"
-    RETRY_AFTER = "retry_after"  # flood control: wait exactly as long as asked
-    CHAT_GONE = "chat_gone"  # bot blocked, removed, or the chat no longer exists
-    MIGRATED = "migrated"  # the group became a supergroup with a new id
-    TOPIC_GONE = "topic_gone"  # the forum topic was deleted or closed
-    TRANSIENT = "transient"  # not sent (no connection, Telegram answered 5xx): try again later
-    MAYBE_SENT = "maybe_sent"  # timed out or unreadable answer: it may have arrived
-    PERMANENT = "permanent"  # Telegram refused this message for good
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    """A job Telegram accepted, waiting for its "sent" to be committed with others."""
-
-    ids: list[int]
-    chat_id: int
-    kind: str
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    outcome: Outcome
-    retry_after: float = 0.0
-    new_chat_id: int | None = None
-    detail: str = ""
 
 
 class AlertSender(Protocol):
@@ -86,20 +48,10 @@ class AlertSender(Protocol):
     ) -> SendResult: ...
 
 
-def spacing(kind: str) -> timedelta:
-    """How long a chat of this kind waits between two alerts."""
-    return PRIVATE_SPACING if kind == "private" else GROUP_SPACING
-
-
 def _after(now: datetime, seconds: float) -> Callable[[str], datetime]:
     """``hold_back``'s "until": the same moment for a chat of any kind."""
     moment = now + timedelta(seconds=seconds)
     return lambda _kind: moment
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """Exponential backoff for network errors: 5 s, 10 s, 20 s ... capped at 30 minutes."""
-    return timedelta(seconds=min(5 * 2**attempts, 1800))
 
 
 class DeliveryWorker:
@@ -133,13 +85,14 @@ class DeliveryWorker:
         self._window = window
         self._lease = lease
         self._batch_size = batch_size
-        self._max_attempts = max_attempts
         self._idle_seconds = idle_seconds
         self._monotonic = monotonic
         self.stats = stats or DeliveryStats(max_in_flight)
         self._slots = asyncio.Semaphore(max_in_flight)
         self._group_size = group_size
-        self._delivered = GroupCommit(self._record_delivered)
+        self._outcomes = OutcomeRecorder(
+            session_factory, clock=clock, rate=rate, max_attempts=max_attempts
+        )
         self._busy: set[int] = set()  # chats with a send of ours in flight
         self._tasks: set[asyncio.Task[int]] = set()
 
@@ -177,9 +130,14 @@ class DeliveryWorker:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             log.info("%s; %s", self.stats.summary(), self._commits())
 
+    @property
+    def sent_commits(self) -> tuple[int, int]:
+        """Sent alerts recorded so far, and the commits that took them (shared ones)."""
+        return self._outcomes.sent_commits
+
     def _commits(self) -> str:
-        shared = self._delivered
-        return f"{shared.items} sent recorded in {shared.writes} commits"
+        recorded, commits = self.sent_commits
+        return f"{recorded} sent recorded in {commits} commits"
 
     async def deliver_once(self, stop: asyncio.Event | None = None) -> int:
         """Claim one batch of due alerts (one per chat), send it, return how many went."""
@@ -228,13 +186,16 @@ class DeliveryWorker:
     ) -> tuple[list[asyncio.Task[int]], asyncio.Task[list[Job]] | None]:
         """Start the jobs' sends as slots and pacing allow. With ``prefetch``, the next batch
         is claimed while the second half of a full one goes out, so claiming never stalls
-        the sends (at 29 a second a pause of 100 ms costs about one message a second)."""
+        the sends (at 29 a second a pause of 100 ms costs about one message a second).
+
+        The first send of each group of ``group_size`` starts the group's "sending" record;
+        every send of the group waits for that record before its request (the dispatcher
+        does not: it goes on pacing the next ones meanwhile)."""
         started: list[asyncio.Task[int]] = []
         prefetched: asyncio.Task[list[Job]] | None = None
         full = len(jobs) >= self._batch_size // 2
-        marked = 0  # jobs[:marked] are recorded "sending" (or were held back)
-        held: set[int] = set()  # jobs (their first row) the chats' shared record held back
-        ahead: asyncio.Task[set[int]] | None = None  # recording the next group meanwhile
+        marking: asyncio.Task[set[int]] | None = None  # the current group's "sending" record
+        group_end = 0
         position = 0  # jobs[position:] have not started
         try:
             for position, job in enumerate(jobs):
@@ -247,24 +208,20 @@ class DeliveryWorker:
                 await self._slots.acquire()
                 chat_id = job.rows[0].chat_id
                 self._busy.add(chat_id)
-                began: float | None = None
                 try:
                     began = await self._pace()
-                    if position == marked:
-                        marked, ahead = await self._mark_group(jobs, marked, ahead, held)
                 except BaseException:
-                    if self._window is not None and began is not None:
-                        self._window.cancel()
                     self._busy.discard(chat_id)
                     self._slots.release()
                     raise
-                if job.rows[0].id in held:  # back in the queue; its chat waits a little
-                    if self._window is not None:
-                        self._window.cancel()
-                    self._busy.discard(chat_id)
-                    self._slots.release()
-                    continue
-                task = asyncio.create_task(self._deliver(job, began), name=f"alert to {chat_id}")
+                if position == group_end:
+                    group_end = min(len(jobs), position + self._group_size)
+                    group = jobs[position:group_end]
+                    marking = asyncio.create_task(self._mark(group), name="alerts sending")
+                assert marking is not None
+                task = asyncio.create_task(
+                    self._deliver(job, began, marking), name=f"alert to {chat_id}"
+                )
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 started.append(task)
@@ -272,24 +229,10 @@ class DeliveryWorker:
                 position = len(jobs)
         except Exception:
             with contextlib.suppress(Exception):
-                await self._put_back(jobs[position:], ahead)
+                await self._put_back(jobs[position:], marking)
             raise
-        await self._put_back(jobs[position:], ahead)
+        await self._put_back(jobs[position:], marking)
         return started, prefetched
-
-    async def _mark_group(
-        self, jobs: list[Job], start: int, ahead: asyncio.Task[set[int]] | None, held: set[int]
-    ) -> tuple[int, asyncio.Task[set[int]] | None]:
-        """Record the group of jobs from ``start`` "sending" (or wait for ``ahead`` to have),
-        adding those held back to ``held``, and begin recording the group after it while this
-        one's requests go out."""
-        end = min(len(jobs), start + self._group_size)
-        held |= await ahead if ahead is not None else await self._mark(jobs[start:end])
-        if self._group_size == 1 or end == len(jobs):
-            # One at a time (Telegram's own rate), nothing is recorded before its turn.
-            return end, None
-        following = jobs[end : end + self._group_size]
-        return end, asyncio.create_task(self._mark(following), name="alerts sending")
 
     async def _mark(self, jobs: Sequence[Job]) -> set[int]:
         """Record these jobs "sending", and their messages in the chats' shared record, in one
@@ -322,11 +265,11 @@ class DeliveryWorker:
                 await sends.record_many([job.rows[0].chat_id for job in going], now)
         return held
 
-    async def _put_back(self, jobs: Sequence[Job], ahead: asyncio.Task[set[int]] | None) -> None:
+    async def _put_back(self, jobs: Sequence[Job], marking: asyncio.Task[set[int]] | None) -> None:
         """Jobs not started (stopped, or the database failed): due again, not "sending"."""
-        if ahead is not None:  # finished first, or its write could land after ours
+        if marking is not None:  # it may cover some of them: finished first, then undone
             with contextlib.suppress(Exception):
-                await ahead
+                await marking
         if jobs:
             await self._release([row for job in jobs for row in job.rows])
 
@@ -343,25 +286,34 @@ class DeliveryWorker:
                 [r.id for r in rows], self._clock(), None, count_attempt=False
             )
 
-    async def _deliver(self, job: Job, began: float) -> int:
-        """Send one job and record what became of it; never raises, always frees its slot."""
+    async def _deliver(self, job: Job, began: float, marking: asyncio.Task[set[int]]) -> int:
+        """Send one job once its group is recorded "sending" (``marking``), and record what
+        became of it; never raises, always frees its slot."""
         first = job.rows[0]
         chat_id, topic, kind = first.chat_id, first.topic, job.kind
         result: SendResult | None = None
+        requested = False  # from here on the window counts the send until its answer
         try:
+            # Shielded: the group's record is shared, and one send's end must not undo it.
+            if first.id in await asyncio.shield(marking):
+                if self._window is not None:  # back in the queue; its chat waits a little
+                    self._window.cancel()
+                return 0
+            requested = True
             result, chat_id, topic, kind = await self._request(job, began)
             if result.outcome is Outcome.SENT and topic == first.topic:
-                # Recorded with the other answers that come in meanwhile, in one commit.
-                await self._delivered.add(Delivered(job.ids, chat_id, kind))
+                await self._outcomes.sent(job, chat_id, kind)
                 return 1
-            return await self._record(job, result, chat_id, topic, kind)
+            return await self._outcomes.record(job, result, chat_id, topic, kind)
         except Exception as error:
+            if self._window is not None and not requested:
+                self._window.cancel()
             if result is None:
                 # Not one of the outcomes a sender reports: a failed attempt like a network
                 # error, retried with backoff until attempts run out. (The Telegram sender
                 # itself reports a send that may have arrived as MAYBE_SENT.)
                 result = SendResult(Outcome.TRANSIENT, detail=f"{type(error).__name__}: {error}")
-            await self._record_failure(job, result, chat_id, topic, kind, error)
+            await self._outcomes.failure(job, result, chat_id, topic, kind, error)
             return 0
         finally:
             self._busy.discard(first.chat_id)
@@ -396,109 +348,6 @@ class DeliveryWorker:
                 continue
             break
         return result, chat_id, topic, kind
-
-    async def _record_failure(
-        self,
-        job: Job,
-        result: SendResult,
-        chat_id: int,
-        topic: int,
-        kind: str,
-        error: Exception,
-    ) -> None:
-        last = job.rows[0].attempts + 1 >= self._max_attempts
-        if result.outcome is Outcome.SENT:
-            pass  # it went; only recording that failed (tried once more below)
-        elif last:
-            log.error("alert to chat %s failed for good", chat_id, exc_info=error)
-        else:
-            log.info("alert to chat %s failed (%s); trying again later", chat_id, result.detail)
-        try:
-            await self._record(job, result, chat_id, topic, kind, logged=True)
-        except Exception as failure:
-            # The database is out of reach too: the lease runs out and the alert is recovered
-            # as "may have arrived" then (see _recover).
-            if storage_fault(failure) is None:
-                log.exception("could not record the outcome of an alert to chat %s", chat_id)
-            else:
-                log.warning(
-                    "could not record the outcome of an alert to chat %s: %s",
-                    chat_id,
-                    describe(failure),
-                )
-
-    async def _record(
-        self,
-        job: Job,
-        result: SendResult,
-        chat_id: int,
-        topic: int,
-        kind: str,
-        *,
-        logged: bool = False,
-    ) -> int:
-        first, ids = job.rows[0], job.ids
-        last_attempt = first.attempts + 1 >= self._max_attempts
-        now = self._clock()
-        async with self._sessions.begin() as session:
-            outbox = OutboxRepository(session)
-            chats = ChatRepository(session)
-            if topic != first.topic:  # the topic is gone: its subscriptions post to General
-                await SubscriptionRepository(session).move_topic(chat_id, first.topic, topic)
-            outcome = result.outcome
-            if outcome is Outcome.SENT:
-                await outbox.finish(ids, SENT, now)
-                await chats.set_next_send(chat_id, now + spacing(kind))
-                return 1
-            if outcome is Outcome.RETRY_AFTER:
-                self._rate.pause(result.retry_after)
-                due = now + timedelta(seconds=result.retry_after)
-                await outbox.defer(ids, due, result.detail, count_attempt=False)
-            elif outcome is Outcome.CHAT_GONE:
-                await chats.set_active(chat_id, False, result.detail[:256])
-                await outbox.finish(ids, DROPPED, now, result.detail)
-                await outbox.drop_pending(chat_id, result.detail)
-            elif outcome is Outcome.MAYBE_SENT:
-                # It may have arrived: the chat's spacing counts from now, as after a send.
-                await chats.set_next_send(chat_id, now + spacing(kind))
-                due = now + retry_delay(first.attempts)
-                stopped = await outbox.maybe_sent(
-                    ids, due, result.detail, last_attempt=last_attempt
-                )
-                if stopped and not logged:
-                    log.warning(
-                        "alert to chat %s may have arrived; not sending it again: %s",
-                        chat_id,
-                        result.detail,
-                    )
-                elif not logged:
-                    log.info(
-                        "alert to chat %s may have arrived (%s); it goes once more at most",
-                        chat_id,
-                        result.detail,
-                    )
-            elif outcome is Outcome.TRANSIENT and not last_attempt:
-                due = now + retry_delay(first.attempts)
-                await outbox.defer(ids, due, result.detail, count_attempt=True)
-            else:
-                if not logged:
-                    log.warning("alert to chat %s failed for good: %s", chat_id, result.detail)
-                await outbox.finish(ids, FAILED, now, result.detail)
-        return 0
-
-    async def _record_delivered(self, delivered: Sequence[Delivered]) -> None:
-        """Settle the sent jobs that came in together, in one transaction."""
-        now = self._clock()
-        chats_by_spacing: dict[timedelta, list[int]] = {}
-        for job in delivered:
-            chats_by_spacing.setdefault(spacing(job.kind), []).append(job.chat_id)
-        async with self._sessions.begin() as session:
-            await OutboxRepository(session).finish(
-                [i for job in delivered for i in job.ids], SENT, now
-            )
-            chats = ChatRepository(session)
-            for gap, chat_ids in chats_by_spacing.items():
-                await chats.set_next_send_many(chat_ids, now + gap)
 
     async def _migrate(self, old_id: int, new_id: int) -> None:
         async with self._sessions.begin() as session:

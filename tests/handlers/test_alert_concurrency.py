@@ -62,7 +62,7 @@ class Rig:
         self.sender = TelegramAlertSender(bot)
         self.matcher = AlertMatcher(sessions, clock=warp.now)
 
-    def worker(self, name: str) -> DeliveryWorker:
+    def worker(self, name: str, *, group_size: int = 1) -> DeliveryWorker:
         warp = self.warp
         return DeliveryWorker(
             self.sessions,
@@ -72,6 +72,7 @@ class Rig:
             rate=TokenBucket(29, burst=SEND_BURST, clock=warp.seconds, sleep=warp.sleep),
             window=SendWindow(30, clock=warp.seconds, sleep=warp.sleep),
             max_in_flight=IN_FLIGHT,
+            group_size=group_size,
             idle_seconds=0.005,
             monotonic=warp.seconds,
         )
@@ -137,10 +138,15 @@ def api_of(rig: Rig) -> FakeBotApi:
     return api
 
 
-async def test_limits_hold_with_many_sends_in_flight_and_across_a_crash(rig: Rig) -> None:
+@pytest.mark.parametrize("group_size", [1, 4], ids=["one-at-a-time", "grouped-records"])
+async def test_limits_hold_with_many_sends_in_flight_and_across_a_crash(
+    rig: Rig, group_size: int
+) -> None:
+    """group_size 4: "sending" recorded four sends at a time, as at paid-broadcast rates;
+    the answers settled in shared commits."""
     api = api_of(rig)
     expected = len(PRIVATE + GROUPS) * ARTICLES
-    first = rig.worker("first")
+    first = rig.worker("first", group_size=group_size)
     stop = asyncio.Event()
     running = asyncio.create_task(first.run(stop))
     # Crash mid fan-out, with sends in flight: every task of the sender dies where it is.
@@ -149,7 +155,7 @@ async def test_limits_hold_with_many_sends_in_flight_and_across_a_crash(rig: Rig
         assert time.monotonic() < deadline, "never two sends in flight"
         await asyncio.sleep(0.001)
     for task in asyncio.all_tasks():
-        if task.get_name().startswith("alert to"):
+        if task.get_name().startswith(("alert to", "alerts sending", "group commit")):
             task.cancel()
     running.cancel()
     await asyncio.gather(running, return_exceptions=True)
@@ -157,7 +163,7 @@ async def test_limits_hold_with_many_sends_in_flight_and_across_a_crash(rig: Rig
     sending_at_crash = await rig.count("sending")
     sent_before = Counter((c.params["chat_id"], c.params["text"]) for c in delivered(api))
 
-    second = rig.worker("second")
+    second = rig.worker("second", group_size=group_size)
     assert await second.release_stale_claims() >= 1
     stop = asyncio.Event()
     running = asyncio.create_task(second.run(stop))
@@ -171,9 +177,14 @@ async def test_limits_hold_with_many_sends_in_flight_and_across_a_crash(rig: Rig
     repeated = sum(n - 1 for n in copies.values())
     assert repeated <= sending_at_crash  # only what may have gone at the crash went twice
     assert all(n == 1 for n in sent_before.values())
-    assert 1 <= sending_at_crash <= IN_FLIGHT
+    # In flight, and the rest of a group recorded ahead of its requests.
+    assert 1 <= sending_at_crash <= IN_FLIGHT + group_size - 1
     assert limits_broken(calls) == []
     assert await rig.count("sent") + await rig.count("unconfirmed") == expected
+    recorded, commits = second.sent_commits
+    assert recorded == len(calls) - sum(sent_before.values())  # each of its sends, once
+    if group_size > 1:
+        assert commits < recorded  # answers that came in together shared a commit
 
 
 async def test_never_two_sends_in_flight_to_one_chat(rig: Rig) -> None:

@@ -1,0 +1,208 @@
+"""What became of each send, recorded: "sent" for many at once, every other outcome on its own.
+
+The answers that come in while one commit is being written are all recorded "sent" in the next
+(at paid-broadcast rates a commit per alert was most of the sender's CPU); a RetryAfter, a
+chat that is gone, a send that may have arrived or failed is rare and has its own transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.alerts.batch import Job
+from services.alerts.grouped import GroupCommit
+from services.alerts.ratelimit import TokenBucket
+from storage.alerts import (
+    DROPPED,
+    FAILED,
+    SENT,
+    ChatRepository,
+    OutboxRepository,
+    SubscriptionRepository,
+)
+from storage.db import describe, storage_fault
+
+log = logging.getLogger(__name__)
+
+# Telegram: about one message a second to a chat, twenty a minute to a group.
+PRIVATE_SPACING = timedelta(seconds=1)
+GROUP_SPACING = timedelta(seconds=3)
+
+
+class Outcome(Enum):
+    SENT = "sent"
+    RETRY_AFTER = "retry_after"  # flood control: wait exactly as long as asked
+    CHAT_GONE = "chat_gone"  # bot blocked, removed, or the chat no longer exists
+    MIGRATED = "migrated"  # the group became a supergroup with a new id
+    TOPIC_GONE = "topic_gone"  # the forum topic was deleted or closed
+    TRANSIENT = "transient"  # not sent (no connection, Telegram answered 5xx): try again later
+    MAYBE_SENT = "maybe_sent"  # timed out or unreadable answer: it may have arrived
+    PERMANENT = "permanent"  # Telegram refused this message for good
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A job Telegram accepted, waiting for its "sent" to be committed with others."""
+
+    ids: list[int]
+    chat_id: int
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    outcome: Outcome
+    retry_after: float = 0.0
+    new_chat_id: int | None = None
+    detail: str = ""
+
+
+def spacing(kind: str) -> timedelta:
+    """How long a chat of this kind waits between two alerts."""
+    return PRIVATE_SPACING if kind == "private" else GROUP_SPACING
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff for network errors: 5 s, 10 s, 20 s ... capped at 30 minutes."""
+    return timedelta(seconds=min(5 * 2**attempts, 1800))
+
+
+class OutcomeRecorder:
+    """Records the outcome of each job the sender tried; ``rate`` is paused on RetryAfter."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        clock: Callable[[], datetime],
+        rate: TokenBucket,
+        max_attempts: int,
+    ) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._rate = rate
+        self._max_attempts = max_attempts
+        self._delivered = GroupCommit(self._record_delivered)
+
+    @property
+    def sent_commits(self) -> tuple[int, int]:
+        """Sent alerts recorded so far, and the commits that took them (shared ones)."""
+        return self._delivered.items, self._delivered.writes
+
+    async def sent(self, job: Job, chat_id: int, kind: str) -> None:
+        """Telegram accepted the job: recorded with the other answers that come in meanwhile,
+        in one commit; returns once that commit is made (raises if it failed)."""
+        await self._delivered.add(Delivered(job.ids, chat_id, kind))
+
+    async def failure(
+        self,
+        job: Job,
+        result: SendResult,
+        chat_id: int,
+        topic: int,
+        kind: str,
+        error: Exception,
+    ) -> None:
+        """An exception ended the job's attempt: logged, and recorded as ``result`` if the
+        database lets it (if not, its lease runs out and it is recovered as "may have
+        arrived")."""
+        last = job.rows[0].attempts + 1 >= self._max_attempts
+        if result.outcome is Outcome.SENT:
+            pass  # it went; only recording that failed (tried once more below)
+        elif last:
+            log.error("alert to chat %s failed for good", chat_id, exc_info=error)
+        else:
+            log.info("alert to chat %s failed (%s); trying again later", chat_id, result.detail)
+        try:
+            await self.record(job, result, chat_id, topic, kind, logged=True)
+        except Exception as failure:
+            # The database is out of reach too: the lease runs out and the alert is recovered
+            # as "may have arrived" then (DeliveryWorker._recover).
+            if storage_fault(failure) is None:
+                log.exception("could not record the outcome of an alert to chat %s", chat_id)
+            else:
+                log.warning(
+                    "could not record the outcome of an alert to chat %s: %s",
+                    chat_id,
+                    describe(failure),
+                )
+
+    async def record(
+        self,
+        job: Job,
+        result: SendResult,
+        chat_id: int,
+        topic: int,
+        kind: str,
+        *,
+        logged: bool = False,
+    ) -> int:
+        """Record one job's outcome in its own transaction; returns 1 if it was sent."""
+        first, ids = job.rows[0], job.ids
+        last_attempt = first.attempts + 1 >= self._max_attempts
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            outbox = OutboxRepository(session)
+            chats = ChatRepository(session)
+            if topic != first.topic:  # the topic is gone: its subscriptions post to General
+                await SubscriptionRepository(session).move_topic(chat_id, first.topic, topic)
+            outcome = result.outcome
+            if outcome is Outcome.SENT:
+                await outbox.finish(ids, SENT, now)
+                await chats.set_next_send(chat_id, now + spacing(kind))
+                return 1
+            if outcome is Outcome.RETRY_AFTER:
+                self._rate.pause(result.retry_after)
+                due = now + timedelta(seconds=result.retry_after)
+                await outbox.defer(ids, due, result.detail, count_attempt=False)
+            elif outcome is Outcome.CHAT_GONE:
+                await chats.set_active(chat_id, False, result.detail[:256])
+                await outbox.finish(ids, DROPPED, now, result.detail)
+                await outbox.drop_pending(chat_id, result.detail)
+            elif outcome is Outcome.MAYBE_SENT:
+                # It may have arrived: the chat's spacing counts from now, as after a send.
+                await chats.set_next_send(chat_id, now + spacing(kind))
+                due = now + retry_delay(first.attempts)
+                stopped = await outbox.maybe_sent(
+                    ids, due, result.detail, last_attempt=last_attempt
+                )
+                if stopped and not logged:
+                    log.warning(
+                        "alert to chat %s may have arrived; not sending it again: %s",
+                        chat_id,
+                        result.detail,
+                    )
+                elif not logged:
+                    log.info(
+                        "alert to chat %s may have arrived (%s); it goes once more at most",
+                        chat_id,
+                        result.detail,
+                    )
+            elif outcome is Outcome.TRANSIENT and not last_attempt:
+                due = now + retry_delay(first.attempts)
+                await outbox.defer(ids, due, result.detail, count_attempt=True)
+            else:
+                if not logged:
+                    log.warning("alert to chat %s failed for good: %s", chat_id, result.detail)
+                await outbox.finish(ids, FAILED, now, result.detail)
+        return 0
+
+    async def _record_delivered(self, delivered: Sequence[Delivered]) -> None:
+        """Settle the sent jobs that came in together, in one transaction."""
+        now = self._clock()
+        chats_by_spacing: dict[timedelta, list[int]] = {}
+        for job in delivered:
+            chats_by_spacing.setdefault(spacing(job.kind), []).append(job.chat_id)
+        async with self._sessions.begin() as session:
+            await OutboxRepository(session).finish(
+                [i for job in delivered for i in job.ids], SENT, now
+            )
+            chats = ChatRepository(session)
+            for gap, chat_ids in chats_by_spacing.items():
+                await chats.set_next_send_many(chat_ids, now + gap)
