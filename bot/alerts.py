@@ -19,6 +19,7 @@ from datetime import datetime
 from bot.runtime import Runtime
 from bot.settings import Settings
 from services.alerts.delivery import AlertSender, DeliveryWorker
+from services.alerts.languages import warm_up as warm_up_languages
 from services.alerts.matcher import AlertMatcher
 from services.alerts.ratelimit import (
     SEND_BURST,
@@ -141,6 +142,8 @@ class AlertLoop:
 
     async def _match_forever(self, lost: asyncio.Event) -> None:
         outage = OutageLog(log, "matching new articles")
+        # Off the event loop: replies must not wait a second and a half for the models.
+        await asyncio.to_thread(warm_up_languages)
         while not lost.is_set():
             try:
                 queued = await self._matcher.run_once()

@@ -145,6 +145,9 @@ CHAT_MEMORY_SECONDS = 60.0  # the longest span a per-chat limit counts
 def chat_wait(chat_id: int, stamps: Sequence[float], now: float) -> float:
     """Seconds until one more message to this chat keeps within its limits (0: now), given
     when its recent messages went (oldest first, on the clock ``now`` is read from)."""
+    # A stamp from the future (another machine's clock running ahead) counts as now: a skew
+    # must never hold a chat back for longer than the limit's own span.
+    stamps = [min(t, now) for t in stamps]
     wait = 0.0
     for span, cap in CHAT_LIMITS if chat_id < 0 else CHAT_LIMITS[:1]:
         recent = [t for t in stamps if t > now - span]

@@ -116,3 +116,14 @@ def test_new_subscription_indexes_reuse_the_loaded_model() -> None:
         )
     assert _detector.cache_info().currsize == 1
     assert _detector.cache_info().misses <= 1
+
+
+def test_warm_up_loads_the_detector_once_for_every_later_use() -> None:
+    from services.alerts import languages
+
+    languages.warm_up()
+    loaded = languages._detector.cache_info().currsize
+    assert loaded == 1
+    before = languages._detector.cache_info().hits
+    assert languages.Languages().detect("Выборы в Киеве", "Прошли выборы") == "ru"
+    assert languages._detector.cache_info().hits == before + 1  # taken, not loaded again
