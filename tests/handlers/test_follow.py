@@ -447,3 +447,25 @@ async def test_managers_move_when_a_send_finds_the_group_migrated(world: World) 
     managed = await bot.services.channels.managed_by(ADMIN)
     assert [chat.id for chat in managed] == [SUPERGROUP]
     assert json.dumps([c.title for c in managed]) == '["Club"]'
+
+
+async def test_a_feed_followed_in_a_forum_topic_alerts_that_topic(world: World) -> None:
+    bot = world.bot
+    url = one_story(world.site, "/topic", ("a", "A"))
+    await bot.send(
+        bot.api.updates.message_update(
+            f"/follow {url}",
+            chat_id=GROUP,
+            user_id=ADMIN,
+            message_thread_id=7,
+            is_topic_message=True,
+        )
+    )
+    (followed,) = await bot.services.follows.followed(GROUP)
+    assert followed.topic == 7
+    await world.poll_and_deliver()
+    bot.clock.now += timedelta(minutes=11)
+    one_story(world.site, "/topic", ("b", "Ferry returns"), at=bot.clock.now)
+    assert await world.poll_and_deliver() == 1
+    (call,) = [c for c in bot.replies() if c.params["text"].startswith("🔔 New article")]
+    assert call.params["message_thread_id"] == 7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -103,3 +104,32 @@ async def test_a_feed_removed_by_an_admin_is_no_longer_followed(
     feeds = FeedService(sessions, IngestService(sessions, clock=clock), client, clock=clock)
     assert await feeds.remove(result.followed.feed_id)
     assert await follows.followed(GROUP.id) == []
+
+
+async def test_a_choice_expires_after_a_day(follows: FollowService, clock: FixedClock) -> None:
+    result = await follows.follow(GROUP, 0, "https://news.example/", "", 5)
+    assert result.choice_id is not None
+    clock.now += timedelta(hours=25)
+    assert await follows.pending_choice(result.choice_id) is None
+    assert (await follows.choose(result.choice_id, 0, 5)).refusal == Refusal.CHOICE_GONE
+    assert await follows.followed(GROUP.id) == []
+
+
+async def test_an_admin_adding_a_retired_chat_feed_makes_it_public_and_polled_again(
+    follows: FollowService, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    result = await follows.follow(GROUP, 0, "https://news.example/rss.xml")
+    assert result.followed is not None
+    assert await follows.unfollow(GROUP.id, result.followed.id) == 1
+    client = httpx.AsyncClient(transport=httpx.MockTransport(site))
+    feeds = FeedService(
+        sessions, IngestService(sessions, clock=clock), client, clock=clock, resolver=public_dns
+    )
+    async with sessions() as session:
+        retired = await session.get(Feed, result.followed.feed_id)
+        assert retired is not None and (retired.active, retired.public) == (False, False)
+    added = await feeds.add("https://news.example/rss.xml")
+    assert added.feed is not None and added.feed.active and not added.created
+    async with sessions() as session:
+        public = await session.get(Feed, result.followed.feed_id)
+        assert public is not None and public.public
