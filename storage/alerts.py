@@ -300,13 +300,19 @@ class OutboxRepository:
     ) -> list[Claimed]:
         """Lease up to ``limit`` due alerts, at most one per chat, from chats ready to receive
         (and not among ``busy_chats``: those with a send of this worker in flight)."""
+        # Claimable: pending, due and not leased. Checked again as the rows are locked and
+        # leased: between this read and the lock another worker may have claimed, sent and
+        # settled a row ("sent", lease cleared), and leasing it again would send it twice.
+        claimable = (
+            OutboxMessage.status == PENDING,
+            OutboxMessage.due_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
         ready = (
             select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.topic)
             .join(Chat, Chat.id == OutboxMessage.chat_id)
             .where(
-                OutboxMessage.status == PENDING,
-                OutboxMessage.due_at <= now,
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                *claimable,
                 Chat.active,
                 or_(Chat.next_send_at.is_(None), Chat.next_send_at <= now),
             )
@@ -325,21 +331,25 @@ class OutboxRepository:
                     break
         if not ids:
             return []
-        lockable = select(OutboxMessage.id).where(
-            OutboxMessage.id.in_(ids),
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
+        lockable = select(OutboxMessage.id).where(OutboxMessage.id.in_(ids), *claimable)
         if _dialect(self._session) == "postgresql":
             # Another worker may be claiming the same rows right now: skip what it holds.
             lockable = lockable.with_for_update(skip_locked=True)
         locked = [int(i) for i in (await self._session.execute(lockable)).scalars()]
         if not locked:
             return []
-        await self._session.execute(
+        # Conditional too (the lease is what makes a row ours): only rows still claimable
+        # as it is written are leased.
+        leased = await self._session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(locked))
+            .where(OutboxMessage.id.in_(locked), *claimable)
             .values(claimed_by=worker, claimed_until=lease_until)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
         )
+        locked = [int(i) for i in leased.scalars()]
+        if not locked:
+            return []
         rows = await self._session.execute(
             select(OutboxMessage)
             .where(OutboxMessage.id.in_(locked))

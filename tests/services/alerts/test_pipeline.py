@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -287,3 +288,58 @@ async def test_turning_the_digest_off_releases_held_alerts_at_once(pipeline: Pip
     assert await pipeline.worker.deliver_once() == 0
     await pipeline.subscriptions.set_digest(ALICE, "off")
     assert await pipeline.worker.deliver_once() == 1
+
+
+class ClaimPause:
+    """Holds one claim between its read of the due alerts and its lease of them, and runs
+    ``meanwhile`` there: how a worker starved of CPU (or a slow database backend) sees it."""
+
+    def __init__(self, meanwhile: Callable[[], Awaitable[object]]) -> None:
+        self._meanwhile: Callable[[], Awaitable[object]] | None = meanwhile
+        pause = self
+
+        class PausingSession(AsyncSession):
+            async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+                result = await super().execute(statement, *args, **kwargs)
+                run, pause._meanwhile = pause._meanwhile, None
+                if run is not None:  # the first statement of the claim: its read
+                    await run()
+                return result
+
+        self.session_class = PausingSession
+
+
+async def test_an_alert_sent_between_a_claims_read_and_its_lease_is_not_claimed_again(
+    engine_factory: EngineFactory, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Two workers: the second reads the queue, the first claims, sends and settles the
+    alert before the second leases what it read. (Seen as 122 deliveries of 120.)"""
+    from storage.db import create_session_factory
+
+    pipeline = Pipeline(create_session_factory(engine_factory.new()), clock, tmp_path)
+    await pipeline.start()
+    await pipeline.subscriptions.subscribe(ALICE, 0, "", 1)
+    (article,) = await pipeline.publish("Raced news")
+    assert await pipeline.matcher.run_once() == 1
+    first = pipeline.worker
+    pause = ClaimPause(lambda: first.deliver_once())
+    second_sender = ScriptedSender()
+    second = DeliveryWorker(
+        async_sessionmaker(
+            engine_factory.new(), expire_on_commit=False, class_=pause.session_class
+        ),
+        second_sender,
+        clock=clock,
+        worker_id="w2",
+        rate=TokenBucket(1000, burst=1000),
+    )
+    assert await second.deliver_once() == 0
+    assert [(s.chat_id, s.article_ids) for s in pipeline.sender.sent] == [(ALICE.id, [article])]
+    assert second_sender.attempts == []
+    assert await pipeline.statuses() == [(ALICE.id, article, "sent")]
+    # (Leased again, the sent alert was put back "pending" by the chat's spacing, and went
+    # a second time once the chat had room.)
+    clock.now += timedelta(seconds=5)
+    assert await second.deliver_once() == 0
+    assert await first.deliver_once() == 0
+    assert len(pipeline.sender.sent) == 1 and second_sender.sent == []
