@@ -170,16 +170,19 @@ class DeliveryWorker:
     async def _claim(self, busy: set[int]) -> list[Job]:
         """Lease due alerts of chats not in ``busy`` and make them ready to send."""
         now = self._clock()
+        lease_until = now + self._lease
         async with self._sessions.begin() as session:
             claimed = await OutboxRepository(session).claim(
-                self._worker_id, now, now + self._lease, self._batch_size, busy
+                self._worker_id, now, lease_until, self._batch_size, busy
             )
         if not claimed:
             return []
         # Apart from the claim: on SQLite a transaction that writes holds the one write lock,
         # and every send in flight waits for it to record its outcome.
         async with self._sessions.begin() as session:
-            return await prepare(session, claimed, now)
+            return await prepare(
+                session, claimed, now, worker=self._worker_id, lease_until=lease_until
+            )
 
     async def _dispatch(
         self, jobs: list[Job], stop: asyncio.Event | None, *, prefetch: bool
