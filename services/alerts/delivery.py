@@ -94,6 +94,9 @@ class DeliveryWorker:
             session_factory, clock=clock, rate=rate, max_attempts=max_attempts
         )
         self._busy: set[int] = set()  # chats with a send of ours in flight
+        # The worker's, not one run's: a run may end in an outage (its process lost the
+        # leader lock with the database) and the next one must still say it is over.
+        self._outage = OutageLog(log, "alert delivery")
         self._tasks: set[asyncio.Task[int]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -101,7 +104,7 @@ class DeliveryWorker:
         next_stats = self._monotonic() + STATS_EVERY_SECONDS
         next_recovery = self._monotonic() + RECOVER_EVERY_SECONDS
         prefetched: asyncio.Task[list[Job]] | None = None
-        outage = OutageLog(log, "alert delivery")
+        outage = self._outage
         try:
             while not stop.is_set():
                 try:
