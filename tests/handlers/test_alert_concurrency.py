@@ -169,6 +169,27 @@ def api_of(rig: Rig) -> FakeBotApi:
     return api
 
 
+async def crash_mid_fan_out(
+    rig: Rig, sessions: async_sessionmaker[AsyncSession], group_size: int
+) -> None:
+    """A sender dies with sends in flight: every task of it stops where it is. Its objects
+    go with this call (a cancelled task's frames hold its sessions and their cursors)."""
+    api = api_of(rig)
+    first = rig.worker("first", group_size=group_size, sessions=sessions)
+    stop = asyncio.Event()
+    running = asyncio.create_task(first.run(stop))
+    deadline = time.monotonic() + 30
+    while len(delivered(api)) < len(PRIVATE + GROUPS) * ARTICLES // 3 or first.stats.in_flight < 2:
+        assert time.monotonic() < deadline, "never two sends in flight"
+        await asyncio.sleep(0.001)
+    for task in asyncio.all_tasks():
+        if task.get_name().startswith(("alert to", "alerts sending", "group commit")):
+            task.cancel()
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    await asyncio.sleep(0.05)  # requests already handed over finish (or not) on the server
+
+
 @pytest.mark.parametrize("group_size", [1, 4], ids=["one-at-a-time", "grouped-records"])
 async def test_limits_hold_with_many_sends_in_flight_and_across_a_crash(
     rig: Rig, engine_factory: EngineFactory, group_size: int
@@ -179,25 +200,13 @@ async def test_limits_hold_with_many_sends_in_flight_and_across_a_crash(
     expected = len(PRIVATE + GROUPS) * ARTICLES
     # The first sender has connections of its own, as a process of its own would.
     doomed = engine_factory.new()
-    first = rig.worker("first", group_size=group_size, sessions=create_session_factory(doomed))
-    stop = asyncio.Event()
-    running = asyncio.create_task(first.run(stop))
-    # Crash mid fan-out, with sends in flight: every task of the sender dies where it is.
-    deadline = time.monotonic() + 30
-    while len(delivered(api)) < expected // 3 or first.stats.in_flight < 2:
-        assert time.monotonic() < deadline, "never two sends in flight"
-        await asyncio.sleep(0.001)
-    for task in asyncio.all_tasks():
-        if task.get_name().startswith(("alert to", "alerts sending", "group commit")):
-            task.cancel()
-    running.cancel()
-    await asyncio.gather(running, return_exceptions=True)
-    await asyncio.sleep(0.05)  # requests already handed over finish (or not) on the server
+    await crash_mid_fan_out(rig, create_session_factory(doomed), group_size)
     # A dead process's connections close with it, ending its transactions. Here, in one
     # process, a connection whose return to the pool was cancelled mid-transaction is
-    # dropped, and SQLite closes it (and frees the file's write lock) only once the garbage
-    # collector has finalized its statements: until then the next sender's first write
-    # waited out SQLite's 30 s and failed "database is locked" (seen once under load).
+    # dropped, and SQLite really closes it (ending its transaction, freeing the file's
+    # write lock) only once its cursors are gone, with the cancelled tasks that hold them:
+    # until then the next sender's first write waited out SQLite's 30 s and failed
+    # "database is locked" (seen once under load).
     await doomed.dispose()
     gc.collect()
     await rig.until_the_write_lock_is_free()
