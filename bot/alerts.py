@@ -81,6 +81,8 @@ class AlertLoop:
         )
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Outlives one term as leader: an outage that ends a term is over in the next one.
+        self._match_outage = OutageLog(log, "matching new articles")
 
     @property
     def stats(self) -> DeliveryStats:
@@ -141,7 +143,7 @@ class AlertLoop:
                 await asyncio.wait_for(self._stop.wait(), LEADER_RETRY_SECONDS)
 
     async def _match_forever(self, lost: asyncio.Event) -> None:
-        outage = OutageLog(log, "matching new articles")
+        outage = self._match_outage
         # Off the event loop: replies must not wait a second and a half for the models.
         await asyncio.to_thread(warm_up_languages)
         while not lost.is_set():

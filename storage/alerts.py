@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +43,15 @@ def _claimed(row: OutboxMessage) -> Claimed:
 
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
+
+
+def _claimable(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """An alert a worker may lease now: pending, due and not leased."""
+    return (
+        OutboxMessage.status == PENDING,
+        OutboxMessage.due_at <= now,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
 
 
 def _insert_ignoring_duplicates(session: AsyncSession, table: Any) -> Any:
@@ -304,9 +313,7 @@ class OutboxRepository:
             select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.topic)
             .join(Chat, Chat.id == OutboxMessage.chat_id)
             .where(
-                OutboxMessage.status == PENDING,
-                OutboxMessage.due_at <= now,
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                *_claimable(now),
                 Chat.active,
                 or_(Chat.next_send_at.is_(None), Chat.next_send_at <= now),
             )
@@ -323,29 +330,41 @@ class OutboxRepository:
                 ids.append(row_id)
                 if len(ids) == limit:
                     break
-        if not ids:
-            return []
-        lockable = select(OutboxMessage.id).where(
-            OutboxMessage.id.in_(ids),
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
-        if _dialect(self._session) == "postgresql":
-            # Another worker may be claiming the same rows right now: skip what it holds.
-            lockable = lockable.with_for_update(skip_locked=True)
-        locked = [int(i) for i in (await self._session.execute(lockable)).scalars()]
+        locked = await self.lease(ids, worker, now, lease_until)
         if not locked:
             return []
-        await self._session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(locked))
-            .values(claimed_by=worker, claimed_until=lease_until)
-        )
         rows = await self._session.execute(
             select(OutboxMessage)
             .where(OutboxMessage.id.in_(locked))
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
         )
         return [_claimed(r) for r in rows.scalars()]
+
+    async def lease(
+        self, ids: Sequence[int], worker: str, now: datetime, lease_until: datetime
+    ) -> list[int]:
+        """Lease those of these alerts that are claimable as they are locked and written;
+        returns their ids. Whatever was read before may be stale: between that read and
+        this, another worker may have claimed, sent and settled a row ("sent", lease
+        cleared), and leasing it again would send it twice."""
+        if not ids:
+            return []
+        lockable = select(OutboxMessage.id).where(OutboxMessage.id.in_(list(ids)), *_claimable(now))
+        if _dialect(self._session) == "postgresql":
+            # Another worker may be claiming the same rows right now: skip what it holds
+            # (never waiting for it, so two leases never deadlock).
+            lockable = lockable.with_for_update(skip_locked=True)
+        locked = [int(i) for i in (await self._session.execute(lockable)).scalars()]
+        if not locked:
+            return []
+        leased = await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(locked), *_claimable(now))
+            .values(claimed_by=worker, claimed_until=lease_until)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(int(i) for i in leased.scalars())
 
     async def release_all_claims(self) -> list[int]:
         """Unlease every pending alert; return the chats they were for."""

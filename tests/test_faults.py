@@ -139,6 +139,13 @@ async def test_a_postgres_restart_loses_no_search_subscription_or_alert(
                     ),
                     "the background loops meeting the outage",
                 )
+                # The outage outlasts the leader lock's check (every 3 s): the term as
+                # leader ends with the database down, and the next term's loops are the
+                # ones that find it back (under load it went either way).
+                await eventually(
+                    lambda: "lost the database connection that held the leader lock" in caplog.text,
+                    "the leader lock lost with the database",
+                )
                 await cluster.start()
             finally:
                 await bot.app.stop()
@@ -164,6 +171,7 @@ async def test_a_postgres_restart_loses_no_search_subscription_or_alert(
         assert all(c.params.get("text") != SORRY for c in bot.api.calls)
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert "alert delivery resumed" in caplog.text
+        assert "matching new articles resumed" in caplog.text
     finally:
         await engine.dispose()
 

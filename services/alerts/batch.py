@@ -31,9 +31,19 @@ class Job:
         return [row.id for row in self.rows]
 
 
-async def prepare(session: AsyncSession, claimed: Sequence[Claimed], now: datetime) -> list[Job]:
+async def prepare(
+    session: AsyncSession,
+    claimed: Sequence[Claimed],
+    now: datetime,
+    *,
+    worker: str,
+    lease_until: datetime,
+) -> list[Job]:
     """The jobs for these claimed rows (in order); rows that cannot go now are settled here:
-    dropped (paused chat, deleted article) or put back (the chat's settings hold them)."""
+    dropped (paused chat, deleted article) or put back (the chat's settings hold them).
+
+    A digest's other alerts are leased here too (as ``worker``'s, until ``lease_until``):
+    read unleased, another worker may claim one meanwhile, and it would go in both sends."""
     outbox = OutboxRepository(session)
     chats = await ChatRepository(session).get_many(row.chat_id for row in claimed)
     batches: list[tuple[list[Claimed], str, str]] = []
@@ -49,11 +59,13 @@ async def prepare(session: AsyncSession, claimed: Sequence[Claimed], now: dateti
             continue
         rows = [row]
         if prefs.digest != "off":
-            rows += [
+            others = [
                 other
                 for other in await outbox.pending_for(row.chat_id, row.topic, now, MAX_DIGEST_ITEMS)
                 if other.id != row.id and due_time(prefs, other.created_at) <= now
             ][: MAX_DIGEST_ITEMS - 1]
+            leased = set(await outbox.lease([o.id for o in others], worker, now, lease_until))
+            rows += [other for other in others if other.id in leased]
         batches.append((rows, prefs.digest, chat.kind))
     wanted = {row.article_id for rows, _, _ in batches for row in rows}
     found = await ArticleRepository(session).get_many(sorted(wanted))

@@ -94,6 +94,9 @@ class DeliveryWorker:
             session_factory, clock=clock, rate=rate, max_attempts=max_attempts
         )
         self._busy: set[int] = set()  # chats with a send of ours in flight
+        # The worker's, not one run's: a run may end in an outage (its process lost the
+        # leader lock with the database) and the next one must still say it is over.
+        self._outage = OutageLog(log, "alert delivery")
         self._tasks: set[asyncio.Task[int]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -101,7 +104,7 @@ class DeliveryWorker:
         next_stats = self._monotonic() + STATS_EVERY_SECONDS
         next_recovery = self._monotonic() + RECOVER_EVERY_SECONDS
         prefetched: asyncio.Task[list[Job]] | None = None
-        outage = OutageLog(log, "alert delivery")
+        outage = self._outage
         try:
             while not stop.is_set():
                 try:
@@ -170,16 +173,19 @@ class DeliveryWorker:
     async def _claim(self, busy: set[int]) -> list[Job]:
         """Lease due alerts of chats not in ``busy`` and make them ready to send."""
         now = self._clock()
+        lease_until = now + self._lease
         async with self._sessions.begin() as session:
             claimed = await OutboxRepository(session).claim(
-                self._worker_id, now, now + self._lease, self._batch_size, busy
+                self._worker_id, now, lease_until, self._batch_size, busy
             )
         if not claimed:
             return []
         # Apart from the claim: on SQLite a transaction that writes holds the one write lock,
         # and every send in flight waits for it to record its outcome.
         async with self._sessions.begin() as session:
-            return await prepare(session, claimed, now)
+            return await prepare(
+                session, claimed, now, worker=self._worker_id, lease_until=lease_until
+            )
 
     async def _dispatch(
         self, jobs: list[Job], stop: asyncio.Event | None, *, prefetch: bool

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -287,3 +288,108 @@ async def test_turning_the_digest_off_releases_held_alerts_at_once(pipeline: Pip
     assert await pipeline.worker.deliver_once() == 0
     await pipeline.subscriptions.set_digest(ALICE, "off")
     assert await pipeline.worker.deliver_once() == 1
+
+
+class Pause:
+    """Holds a worker once, just after the first statement ``after`` matches (on its SQL),
+    and runs ``meanwhile`` there: how a worker starved of CPU (or whose database backend
+    is) sees the others, between a read and the write that relies on it."""
+
+    def __init__(
+        self, after: Callable[[str], bool], meanwhile: Callable[[], Awaitable[object]]
+    ) -> None:
+        self._meanwhile: Callable[[], Awaitable[object]] | None = meanwhile
+        pause = self
+
+        class PausingSession(AsyncSession):
+            async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+                result = await super().execute(statement, *args, **kwargs)
+                run = pause._meanwhile
+                if run is not None and after(str(statement)):
+                    pause._meanwhile = None
+                    await run()
+                return result
+
+        self.session_class = PausingSession
+
+    @property
+    def happened(self) -> bool:
+        return self._meanwhile is None
+
+
+def paused_worker(
+    engine_factory: EngineFactory, pause: Pause, clock: FixedClock, sender: ScriptedSender
+) -> DeliveryWorker:
+    sessions = async_sessionmaker(
+        engine_factory.new(), expire_on_commit=False, class_=pause.session_class
+    )
+    rate = TokenBucket(1000, burst=1000)
+    return DeliveryWorker(sessions, sender, clock=clock, worker_id="w2", rate=rate)
+
+
+def is_claims_read(sql: str) -> bool:
+    return "JOIN chats" in sql
+
+
+def is_digests_read(sql: str) -> bool:
+    return "FROM outbox" in sql and "outbox.topic =" in sql
+
+
+async def test_an_alert_sent_between_a_claims_read_and_its_lease_is_not_claimed_again(
+    engine_factory: EngineFactory, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Two workers: the second reads the queue, the first claims, sends and settles the
+    alert before the second leases what it read. (Seen as 122 deliveries of 120.)"""
+    from storage.db import create_session_factory
+
+    pipeline = Pipeline(create_session_factory(engine_factory.new()), clock, tmp_path)
+    await pipeline.start()
+    await pipeline.subscriptions.subscribe(ALICE, 0, "", 1)
+    (article,) = await pipeline.publish("Raced news")
+    assert await pipeline.matcher.run_once() == 1
+    first = pipeline.worker
+    pause = Pause(is_claims_read, lambda: first.deliver_once())
+    second_sender = ScriptedSender()
+    second = paused_worker(engine_factory, pause, clock, second_sender)
+    assert await second.deliver_once() == 0
+    assert pause.happened
+    assert [(s.chat_id, s.article_ids) for s in pipeline.sender.sent] == [(ALICE.id, [article])]
+    assert second_sender.attempts == []
+    assert await pipeline.statuses() == [(ALICE.id, article, "sent")]
+    # (Leased again, the sent alert was put back "pending" by the chat's spacing, and went
+    # a second time once the chat had room.)
+    clock.now += timedelta(seconds=5)
+    assert await second.deliver_once() == 0
+    assert await first.deliver_once() == 0
+    assert len(pipeline.sender.sent) == 1 and second_sender.sent == []
+
+
+async def test_a_digests_other_alerts_are_leased_so_no_other_worker_sends_them_too(
+    engine_factory: EngineFactory, clock: FixedClock, tmp_path: Path
+) -> None:
+    """The second worker has claimed the digest's first alert and read the rest of it when
+    the first worker claims, sends and settles the second alert on its own."""
+    from storage.db import create_session_factory
+
+    pipeline = Pipeline(create_session_factory(engine_factory.new()), clock, tmp_path)
+    await pipeline.start()
+    await pipeline.subscriptions.subscribe(ALICE, 0, "", 1)
+    await pipeline.subscriptions.set_digest(ALICE, "hourly")
+    articles = await pipeline.publish("Morning news", "Noon news")
+    assert await pipeline.matcher.run_once() == 2
+    clock.now = clock.now.replace(minute=0) + timedelta(hours=1)
+    first = pipeline.worker
+    pause = Pause(is_digests_read, lambda: first.deliver_once())
+    second_sender = ScriptedSender()
+    second = paused_worker(engine_factory, pause, clock, second_sender)
+    await second.deliver_once()
+    assert pause.happened
+    for _ in range(5):  # until nothing is left to send
+        clock.now += timedelta(seconds=5)
+        await first.deliver_once()
+        await second.deliver_once()
+    went = [
+        a for sender in (pipeline.sender, second_sender) for s in sender.sent for a in s.article_ids
+    ]
+    assert sorted(went) == sorted(articles)
+    assert [status for _, _, status in await pipeline.statuses()] == ["sent", "sent"]
