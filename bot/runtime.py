@@ -71,7 +71,6 @@ class Runtime:
             raise
         index = follower.index
         articles = ArticleService(sessions)
-        ingest = IngestService(sessions, clock=clock)
         feed_pool = (
             ProcessPoolExecutor(
                 settings.feed_parse_processes, mp_context=multiprocessing.get_context("spawn")
@@ -79,6 +78,7 @@ class Runtime:
             if settings.feed_parse_processes
             else None
         )
+        ingest = IngestService(sessions, clock=clock, executor=feed_pool)
         # Feed fetches follow redirects by hand (each hop is checked) and time out per feed;
         # one client for every poll, with no more connections than polls at once.
         http = httpx.AsyncClient(
@@ -97,9 +97,7 @@ class Runtime:
             subscriptions=SubscriptionService(sessions, index, clock=clock),
             feeds=FeedService(
                 sessions,
-                ingest
-                if feed_pool is None
-                else IngestService(sessions, clock=clock, executor=feed_pool),
+                ingest,
                 http,
                 clock=clock,
                 allowed_hosts=settings.feed_allowed_hosts,

@@ -123,7 +123,7 @@ class Settings:
                 env, "FEED_PARSE_PROCESSES", 0, MAX_FEED_PARSE_PROCESSES, 0
             ),
             follow_limit=_whole_number(env, "FOLLOW_LIMIT", 1, MAX_FOLLOW_LIMIT, 20),
-            command_burst=int(_parse_number(env.get("COMMAND_BURST", "2"), "COMMAND_BURST")),
+            command_burst=_whole_number(env, "COMMAND_BURST", 0, MAX_COMMAND_BURST, 2),
             command_interval_seconds=_parse_number(
                 env.get("COMMAND_INTERVAL_SECONDS", "1"), "COMMAND_INTERVAL_SECONDS"
             ),
@@ -234,6 +234,7 @@ MAX_FEED_CONCURRENCY = 1000
 
 MAX_FEED_PARSE_PROCESSES = 32
 MAX_FOLLOW_LIMIT = 1000
+MAX_COMMAND_BURST = 3600
 
 
 def _whole_number(env: Mapping[str, str], name: str, low: int, high: int, default: int) -> int:
