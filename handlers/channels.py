@@ -154,8 +154,13 @@ def chat_ref_of(chat: Chat | ChatFullInfo) -> ChatRef:
     return ChatRef(chat.id, chat.type, chat.title or chat.username)
 
 
-async def resolve_target(update: Update, context: NewsContext, topic: int) -> Target | None:
-    """The target of a subscription command; None when refused (the sender was told)."""
+def topic_of(message: Message) -> int:
+    """The forum topic a command was sent in (0 outside forum topics)."""
+    return message.message_thread_id or 0 if message.is_topic_message else 0
+
+
+async def resolve_target(update: Update, context: NewsContext) -> Target | None:
+    """The target of a management command; None when refused (the sender was told)."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
         return None
@@ -165,7 +170,9 @@ async def resolve_target(update: Update, context: NewsContext, topic: int) -> Ta
         return Target(chat_ref_of(chat), args, 0, verified=True)
     name = named_chat(args[0]) if args and chat.type == Chat.PRIVATE else None
     if name is None:
-        return Target(chat_ref_of(chat), args, topic, verified=chat.type == Chat.PRIVATE)
+        return Target(
+            chat_ref_of(chat), args, topic_of(message), verified=chat.type == Chat.PRIVATE
+        )
     user = update.effective_user
     if user is None:
         return None

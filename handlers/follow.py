@@ -16,15 +16,12 @@ from handlers.context import NewsContext
 from handlers.edits import edit_in_place
 from handlers.i18n import _, bidi
 from handlers.render_follow import parse_choice_callback, render_follow_usage, render_followed
-from handlers.subscriptions import _may_change, _refuse_unless_admin, topic_of
+from handlers.subscriptions import _may_change, _refuse_unless_admin
 from services.feeds.follow import FollowStatus
 
 
 async def cmd_follow(update: Update, context: NewsContext) -> None:
-    message = update.effective_message
-    if message is None:
-        return
-    target = await resolve_target(update, context, topic_of(message))
+    target = await resolve_target(update, context)
     if target is None:
         return
     if not target.args:

@@ -28,7 +28,7 @@ from handlers.i18n import (
     negotiate,
     set_language,
 )
-from handlers.subscriptions import _may_change, topic_of
+from handlers.subscriptions import _may_change
 from services.languages import ChatLocale
 from storage.db import describe, storage_fault
 
@@ -101,10 +101,7 @@ def _spoken(code: str, where: str = "") -> str:
 
 async def cmd_language(update: Update, context: NewsContext) -> None:
     """/language: the choice as buttons; /language CODE: set it (administrators in groups)."""
-    message = update.effective_message
-    if message is None:
-        return
-    target = await resolve_target(update, context, topic_of(message))
+    target = await resolve_target(update, context)
     if target is None:
         return
     if not target.args:

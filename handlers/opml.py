@@ -39,7 +39,7 @@ from handlers.render_opml import (
     render_too_large,
     where_text,
 )
-from handlers.subscriptions import _refuse_unless_admin, topic_of
+from handlers.subscriptions import _refuse_unless_admin
 from services.feeds.opml import MAX_OPML_BYTES, OpmlProblem, parse_opml
 from services.feeds.opml_follow import export_followed, follow_outlines
 
@@ -72,7 +72,7 @@ async def cmd_export(update: Update, context: NewsContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    target = await resolve_target(update, context, topic_of(message))
+    target = await resolve_target(update, context)
     if target is None:
         return
     title = display_name(target.chat.title, target.username, target.chat.id)
@@ -142,7 +142,7 @@ async def _import(update: Update, context: NewsContext, document: Document) -> N
     message = update.effective_message
     if message is None:
         return
-    target = await resolve_target(update, context, topic_of(message))
+    target = await resolve_target(update, context)
     if target is None:
         return
     if await _refuse_unless_admin(update, context, target):

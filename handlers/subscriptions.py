@@ -6,7 +6,7 @@ from collections.abc import Coroutine
 from html import escape
 from typing import Any
 
-from telegram import Chat, ChatMember, Message, Update
+from telegram import Chat, ChatMember, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
@@ -34,11 +34,6 @@ from services.alerts.subscriptions import ChatSettings
 
 _GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
 ADMINS_ONLY = N_("Only this group's administrators can change its subscriptions.")
-
-
-def topic_of(message: Message) -> int:
-    """The forum topic a command was sent in (0 outside forum topics)."""
-    return message.message_thread_id or 0 if message.is_topic_message else 0
 
 
 def _only_argument(target: Target) -> str:
@@ -82,15 +77,8 @@ def _typed(target: Target) -> str:
     return escape(target.handle)
 
 
-async def _target(update: Update, context: NewsContext) -> Target | None:
-    message = update.effective_message
-    if message is None:
-        return None
-    return await resolve_target(update, context, topic_of(message))
-
-
 async def cmd_subscribe(update: Update, context: NewsContext) -> None:
-    target = await _target(update, context)
+    target = await resolve_target(update, context)
     if target is None or await _refuse_unless_admin(update, context, target):
         return
     user = update.effective_user
@@ -106,7 +94,7 @@ async def cmd_subscribe(update: Update, context: NewsContext) -> None:
 
 
 async def cmd_subscriptions(update: Update, context: NewsContext) -> None:
-    target = await _target(update, context)
+    target = await resolve_target(update, context)
     if target is None:
         return
     services = context.services.subscriptions
@@ -125,7 +113,7 @@ async def cmd_subscriptions(update: Update, context: NewsContext) -> None:
 
 
 async def cmd_unsubscribe(update: Update, context: NewsContext) -> None:
-    target = await _target(update, context)
+    target = await resolve_target(update, context)
     if target is None:
         return
     argument = _only_argument(target).lstrip("#").lower()
@@ -212,7 +200,7 @@ async def _change_settings(
 
 
 async def cmd_digest(update: Update, context: NewsContext) -> None:
-    target = await _target(update, context)
+    target = await resolve_target(update, context)
     if target is None:
         return
     mode = _only_argument(target).lower()
@@ -228,7 +216,7 @@ async def cmd_digest(update: Update, context: NewsContext) -> None:
 
 
 async def cmd_quiet(update: Update, context: NewsContext) -> None:
-    target = await _target(update, context)
+    target = await resolve_target(update, context)
     if target is None:
         return
     argument = "".join(target.args)
@@ -247,7 +235,7 @@ async def cmd_quiet(update: Update, context: NewsContext) -> None:
 
 
 async def cmd_timezone(update: Update, context: NewsContext) -> None:
-    target = await _target(update, context)
+    target = await resolve_target(update, context)
     if target is None:
         return
     zone = parse_timezone(_only_argument(target))
