@@ -45,13 +45,14 @@ def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+def _unleased(now: datetime) -> ColumnElement[bool]:
+    """No worker holds the alert now: never leased, or its lease ran out."""
+    return or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+
+
 def _claimable(now: datetime) -> tuple[ColumnElement[bool], ...]:
     """An alert a worker may lease now: pending, due and not leased."""
-    return (
-        OutboxMessage.status == PENDING,
-        OutboxMessage.due_at <= now,
-        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-    )
+    return (OutboxMessage.status == PENDING, OutboxMessage.due_at <= now, _unleased(now))
 
 
 def _insert_ignoring_duplicates(session: AsyncSession, table: Any) -> Any:
@@ -391,9 +392,7 @@ class OutboxRepository:
         the others go once more. Returns the chats they were for."""
         stale = [OutboxMessage.status == SENDING]
         if expired_only:
-            stale.append(
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
-            )
+            stale.append(_unleased(now))
         chats = await self._session.execute(
             update(OutboxMessage)
             .where(*stale, OutboxMessage.unsure >= 1)
@@ -464,9 +463,7 @@ class OutboxRepository:
             .where(
                 OutboxMessage.chat_id == chat_id,
                 OutboxMessage.topic == topic,
-                OutboxMessage.status == PENDING,
-                OutboxMessage.due_at <= now,
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+                *_claimable(now),
             )
             .order_by(OutboxMessage.id)
             .limit(limit)

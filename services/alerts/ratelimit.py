@@ -170,6 +170,7 @@ class ChatWindows:
         self._clock = clock
         self._sleep = sleep
         self._sent: dict[int, deque[float]] = {}
+        self._next_prune = 0.0
 
     def wait_for(self, chat_id: int) -> float:
         """Seconds until one more message to this chat keeps within its limits (0: now)."""
@@ -189,7 +190,11 @@ class ChatWindows:
 
     def record(self, chat_id: int) -> None:
         """Count a message to this chat now (one that went without waiting)."""
-        if len(self._sent) > 10_000:  # forget chats with nothing in the last minute
-            cutoff = self._clock() - CHAT_MEMORY_SECONDS
+        now = self._clock()
+        # Forget chats with nothing in the last minute, at most once a minute: with more
+        # than 10,000 chats active (a broadcast), pruning on every send cost a full copy each.
+        if len(self._sent) > 10_000 and now >= self._next_prune:
+            cutoff = now - CHAT_MEMORY_SECONDS
             self._sent = {c: s for c, s in self._sent.items() if s and s[-1] > cutoff}
-        self._sent.setdefault(chat_id, deque()).append(self._clock())
+            self._next_prune = now + CHAT_MEMORY_SECONDS
+        self._sent.setdefault(chat_id, deque()).append(now)

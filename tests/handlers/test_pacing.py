@@ -150,3 +150,19 @@ async def test_a_reply_goes_when_it_cannot_be_recorded_and_that_is_logged_once(
     ]
     assert all(r.exc_info is None for r in caplog.records)
     assert recorder.recorded == [7]
+
+
+def test_a_broadcast_to_many_chats_keeps_each_chats_limit_and_forgets_idle_ones() -> None:
+    clock = Clock()
+    windows = ChatWindows(clock=clock, sleep=clock.sleep)
+    for chat_id in range(1, 12_001):  # more chats than are kept without pruning
+        clock.now += 0.001
+        windows.record(chat_id)
+    # Each chat's last message still counts, however many chats there are.
+    assert windows.wait_for(12_000) > 0
+    assert windows.wait_for(1) == 0  # more than a second ago
+    clock.now += 120  # a minute and more later, every chat is idle
+    windows.record(5)
+    assert windows.wait_for(5) > 0
+    assert windows.wait_for(6) == 0
+    assert len(windows._sent) == 1  # the idle chats are forgotten
