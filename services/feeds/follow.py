@@ -86,6 +86,7 @@ class PendingChoice:
     topic: int
     user_id: int | None  # who asked: only they may pick
     candidates: tuple[FeedCandidate, ...]
+    terms: str  # the words typed with /follow, for the feed picked
 
 
 def followed_view(follow: FeedFollow, feed: Feed) -> FollowedFeed:
@@ -160,7 +161,9 @@ class FollowService:
             row = await FollowChoiceRepository(session).get(choice_id)
         if row is None or row.created_at < self._clock() - CHOICE_LIFETIME:
             return None
-        return PendingChoice(row.id, row.chat_id, row.topic, row.user_id, _candidates(row.urls))
+        return PendingChoice(
+            row.id, row.chat_id, row.topic, row.user_id, _candidates(row.urls), row.terms
+        )
 
     async def choose(self, choice_id: int, index: int, user_id: int | None) -> FollowResult:
         """Follow the candidate a button picked: only for who asked, while the choice lasts.
@@ -177,9 +180,8 @@ class FollowService:
         ):
             return self._refused(Refusal.CHOICE_GONE)
         async with self._sessions() as session:
-            row = await FollowChoiceRepository(session).get(choice_id)
             chat = await ChatRepository(session).get(pending.chat_id)
-        if row is None or chat is None:
+        if chat is None:
             return self._refused(Refusal.CHOICE_GONE)
         if await self._count(chat.id) >= self.limit:
             return FollowResult(FollowStatus.LIMIT, limit=self.limit)
@@ -189,7 +191,7 @@ class FollowService:
             return self._refused(Refusal.ADDRESS, str(refusal))
         chosen = FeedCandidate(feed_url, pending.candidates[index].title)
         result = await self._add(
-            ChatRef(chat.id, chat.kind, chat.title), pending.topic, chosen, row.terms, user_id
+            ChatRef(chat.id, chat.kind, chat.title), pending.topic, chosen, pending.terms, user_id
         )
         async with self._sessions.begin() as session:
             await FollowChoiceRepository(session).remove(choice_id)

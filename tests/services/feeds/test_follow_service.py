@@ -56,6 +56,18 @@ async def test_a_page_offers_only_the_feeds_the_guard_allows(follows: FollowServ
     assert await follows.pending_choice(result.choice_id) is None
 
 
+async def test_the_words_typed_with_follow_go_with_the_feed_picked(
+    follows: FollowService,
+) -> None:
+    result = await follows.follow(GROUP, 0, "https://news.example/", "iran -sport", 5)
+    assert result.status == FollowStatus.CHOOSE and result.choice_id is not None
+    chosen = await follows.choose(result.choice_id, 1, 5)
+    assert chosen.status == FollowStatus.ADDED and chosen.followed is not None
+    assert chosen.followed.url == "https://news.example/rss.xml"
+    assert (chosen.followed.include, chosen.followed.exclude) == (("iran",), ("sport",))
+    assert chosen.followed.query == "iran -sport"
+
+
 async def test_an_opml_import_follows_without_fetching_within_the_limit(
     follows: FollowService, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
