@@ -145,3 +145,11 @@ async def test_an_admin_adding_a_retired_chat_feed_makes_it_public_and_polled_ag
     async with sessions() as session:
         public = await session.get(Feed, result.followed.feed_id)
         assert public is not None and public.public
+
+
+async def test_a_url_too_long_to_store_is_refused_not_cut_short(follows: FollowService) -> None:
+    url = "https://news.example/" + "p" * 3000
+    result = await follows.follow(GROUP, 0, url, "", 5, discover=False)
+    assert result.status == FollowStatus.REFUSED and result.refusal == Refusal.ADDRESS
+    assert result.detail == "the URL is longer than 2048 characters"
+    assert await follows.followed(GROUP.id) == []
