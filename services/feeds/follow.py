@@ -25,6 +25,7 @@ from services.alerts.subscriptions import ChatRef
 from services.feeds.discover import FeedCandidate, feed_links
 from services.feeds.fetch import fetch_feed
 from services.feeds.guard import FeedUrlRefused, Resolver, check_url, resolve_host
+from services.feeds.opml import MAX_URL_LENGTH
 from services.feeds.parse import parse_feed
 from storage.alerts import ChatRepository
 from storage.feeds import FeedRepository
@@ -86,6 +87,7 @@ class PendingChoice:
     topic: int
     user_id: int | None  # who asked: only they may pick
     candidates: tuple[FeedCandidate, ...]
+    terms: str  # the words typed with /follow, for the feed picked
 
 
 def followed_view(follow: FeedFollow, feed: Feed) -> FollowedFeed:
@@ -160,7 +162,9 @@ class FollowService:
             row = await FollowChoiceRepository(session).get(choice_id)
         if row is None or row.created_at < self._clock() - CHOICE_LIFETIME:
             return None
-        return PendingChoice(row.id, row.chat_id, row.topic, row.user_id, _candidates(row.urls))
+        return PendingChoice(
+            row.id, row.chat_id, row.topic, row.user_id, _candidates(row.urls), row.terms
+        )
 
     async def choose(self, choice_id: int, index: int, user_id: int | None) -> FollowResult:
         """Follow the candidate a button picked: only for who asked, while the choice lasts.
@@ -177,9 +181,8 @@ class FollowService:
         ):
             return self._refused(Refusal.CHOICE_GONE)
         async with self._sessions() as session:
-            row = await FollowChoiceRepository(session).get(choice_id)
             chat = await ChatRepository(session).get(pending.chat_id)
-        if row is None or chat is None:
+        if chat is None:
             return self._refused(Refusal.CHOICE_GONE)
         if await self._count(chat.id) >= self.limit:
             return FollowResult(FollowStatus.LIMIT, limit=self.limit)
@@ -189,7 +192,7 @@ class FollowService:
             return self._refused(Refusal.ADDRESS, str(refusal))
         chosen = FeedCandidate(feed_url, pending.candidates[index].title)
         result = await self._add(
-            ChatRef(chat.id, chat.kind, chat.title), pending.topic, chosen, row.terms, user_id
+            ChatRef(chat.id, chat.kind, chat.title), pending.topic, chosen, pending.terms, user_id
         )
         async with self._sessions.begin() as session:
             await FollowChoiceRepository(session).remove(choice_id)
@@ -217,9 +220,10 @@ class FollowService:
         return FollowResult(FollowStatus.REFUSED, refusal=refusal, detail=detail, limit=self.limit)
 
     async def _check(self, url: str) -> str:
-        return await check_url(
-            url.strip()[:2048], allowed_hosts=self._allowed_hosts, resolver=self._resolver
-        )
+        # Longer than a feed's URL may be stored: refused, never followed cut short.
+        if len(url.strip()) > MAX_URL_LENGTH:
+            raise FeedUrlRefused(f"the URL is longer than {MAX_URL_LENGTH} characters")
+        return await check_url(url, allowed_hosts=self._allowed_hosts, resolver=self._resolver)
 
     async def _count(self, chat_id: int) -> int:
         async with self._sessions() as session:

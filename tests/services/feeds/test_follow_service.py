@@ -56,6 +56,18 @@ async def test_a_page_offers_only_the_feeds_the_guard_allows(follows: FollowServ
     assert await follows.pending_choice(result.choice_id) is None
 
 
+async def test_the_words_typed_with_follow_go_with_the_feed_picked(
+    follows: FollowService,
+) -> None:
+    result = await follows.follow(GROUP, 0, "https://news.example/", "iran -sport", 5)
+    assert result.status == FollowStatus.CHOOSE and result.choice_id is not None
+    chosen = await follows.choose(result.choice_id, 1, 5)
+    assert chosen.status == FollowStatus.ADDED and chosen.followed is not None
+    assert chosen.followed.url == "https://news.example/rss.xml"
+    assert (chosen.followed.include, chosen.followed.exclude) == (("iran",), ("sport",))
+    assert chosen.followed.query == "iran -sport"
+
+
 async def test_an_opml_import_follows_without_fetching_within_the_limit(
     follows: FollowService, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -133,3 +145,11 @@ async def test_an_admin_adding_a_retired_chat_feed_makes_it_public_and_polled_ag
     async with sessions() as session:
         public = await session.get(Feed, result.followed.feed_id)
         assert public is not None and public.public
+
+
+async def test_a_url_too_long_to_store_is_refused_not_cut_short(follows: FollowService) -> None:
+    url = "https://news.example/" + "p" * 3000
+    result = await follows.follow(GROUP, 0, url, "", 5, discover=False)
+    assert result.status == FollowStatus.REFUSED and result.refusal == Refusal.ADDRESS
+    assert result.detail == "the URL is longer than 2048 characters"
+    assert await follows.followed(GROUP.id) == []
