@@ -24,8 +24,7 @@ from services.alerts.keywords import parse_keywords
 from services.alerts.subscriptions import ChatRef
 from services.feeds.discover import FeedCandidate, feed_links
 from services.feeds.fetch import fetch_feed
-from services.feeds.guard import FeedUrlRefused, Resolver, check_url, resolve_host
-from services.feeds.opml import MAX_URL_LENGTH
+from services.feeds.guard import FeedUrlRefused, Resolver, check_feed_url, resolve_host
 from services.feeds.parse import parse_feed
 from storage.alerts import ChatRepository
 from storage.feeds import FeedRepository
@@ -220,10 +219,7 @@ class FollowService:
         return FollowResult(FollowStatus.REFUSED, refusal=refusal, detail=detail, limit=self.limit)
 
     async def _check(self, url: str) -> str:
-        # Longer than a feed's URL may be stored: refused, never followed cut short.
-        if len(url.strip()) > MAX_URL_LENGTH:
-            raise FeedUrlRefused(f"the URL is longer than {MAX_URL_LENGTH} characters")
-        return await check_url(url, allowed_hosts=self._allowed_hosts, resolver=self._resolver)
+        return await check_feed_url(url, allowed_hosts=self._allowed_hosts, resolver=self._resolver)
 
     async def _count(self, chat_id: int) -> int:
         async with self._sessions() as session:

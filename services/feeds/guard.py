@@ -56,6 +56,21 @@ def parse_allowed_hosts(setting: str) -> frozenset[str]:
     return frozenset(part.strip() for part in setting.split(",") if part.strip())
 
 
+# As long as a feed's address may be stored (storage.models.Feed.url).
+MAX_FEED_URL_LENGTH = 2048
+
+
+async def check_feed_url(
+    url: str, *, allowed_hosts: frozenset[str], resolver: Resolver = resolve_host
+) -> str:
+    """check_url for an address to be stored as a feed: one too long to keep is refused, never
+    kept cut short (a cut address is another one). Redirects a fetch follows are not stored,
+    so they go through check_url alone."""
+    if len(url.strip()) > MAX_FEED_URL_LENGTH:
+        raise FeedUrlRefused(f"the URL is longer than {MAX_FEED_URL_LENGTH} characters")
+    return await check_url(url, allowed_hosts=allowed_hosts, resolver=resolver)
+
+
 async def check_url(
     url: str, *, allowed_hosts: frozenset[str], resolver: Resolver = resolve_host
 ) -> str:

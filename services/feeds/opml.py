@@ -17,11 +17,13 @@ from typing import Literal
 
 from lxml import etree  # type: ignore[import-untyped]
 
+from services.feeds.guard import MAX_FEED_URL_LENGTH
+
 # Room for several thousand outlines: more than a feed reader's export usually holds.
 MAX_OPML_BYTES = 1_000_000
 # The longest feed address the feeds table keeps. Longer ones are read whole (a cut address
 # would be another address) and refused by whoever adds them.
-MAX_URL_LENGTH = 2048
+MAX_URL_LENGTH = MAX_FEED_URL_LENGTH
 # Titles are only shown: they are cut to what the feeds table keeps.
 MAX_TITLE_LENGTH = 512
 # Deeper than any real category tree; a deeper file is built to exhaust the parser.

@@ -18,7 +18,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.feeds.fetch import FetchResult, fetch_feed
-from services.feeds.guard import FeedUrlRefused, Resolver, check_url, resolve_host
+from services.feeds.guard import FeedUrlRefused, Resolver, check_feed_url, resolve_host
 from services.feeds.parse import parse_feed
 from services.feeds.run import (
     RECORD_WITHIN_SECONDS,
@@ -122,7 +122,7 @@ class FeedService:
     async def add(self, url: str, interval: timedelta = DEFAULT_INTERVAL) -> AddResult:
         """Add a feed by URL (http(s), public addresses only); adding it twice is harmless."""
         try:
-            normalised = await check_url(
+            normalised = await check_feed_url(
                 url, allowed_hosts=self._allowed_hosts, resolver=self._resolver
             )
         except FeedUrlRefused as refusal:

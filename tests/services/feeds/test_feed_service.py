@@ -192,6 +192,16 @@ async def test_private_and_odd_urls_are_refused(feeds: FeedService, url: str) ->
     assert await feeds.list_feeds() == []
 
 
+async def test_an_address_longer_than_a_feed_keeps_is_refused_not_stored(
+    feeds: FeedService,
+) -> None:
+    url = "https://news.example/rss?" + "q" * 2048
+    result = await feeds.add(url)
+    assert result.feed is None
+    assert result.refusal == "the URL is longer than 2048 characters"
+    assert await feeds.list_feeds() == []
+
+
 async def test_adding_twice_is_harmless_and_remove_works(feeds: FeedService) -> None:
     first = await feeds.add(FEED_URL)
     again = await feeds.add(FEED_URL)
