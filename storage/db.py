@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_
 
 from storage.migration_head import is_at_head
 
@@ -46,10 +47,41 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+    try:
+        _enter_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+# How long a connection keeps asking to switch a new file to WAL while others hold it.
+WAL_SWITCH_PATIENCE_SECONDS = 30.0
+
+
+def _enter_wal(cursor: Any) -> None:
+    """Put the file in WAL mode (it stays so: later connections only read the mode).
+
+    Switching needs the file to itself for a moment, and SQLite answers "database is
+    locked" at once, without waiting out the busy timeout, when another connection is
+    opening the same new file (replicas or ``newsbot ingest`` starting together). Ask
+    again after a short pause, off the event loop's back (this runs in its greenlet).
+    """
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() == "wal":
+        return
+    pause, waited = 0.01, 0.0
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.fetchall()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or waited >= WAL_SWITCH_PATIENCE_SECONDS:
+                raise
+        await_(asyncio.sleep(pause))
+        waited += pause
+        pause = min(pause * 2, 0.5)
 
 
 def insert_unless_present(session: AsyncSession, table: Any) -> Any:

@@ -24,6 +24,24 @@ async def test_replicas_migrate_an_empty_sqlite_file_together(tmp_path: Path) ->
             await engine.dispose()
 
 
+async def test_new_sqlite_files_opened_together_all_switch_to_wal(tmp_path: Path) -> None:
+    """SQLite refuses a switch to WAL at once (no busy wait) while another connection opens
+    the same new file: each try here starts six replicas on a fresh file, and without
+    asking again some of them failed with "database is locked" in most runs."""
+    for attempt in range(16):
+        database = tmp_path / f"fresh{attempt}.db"
+        engines = [create_engine(f"sqlite+aiosqlite:///{database}") for _ in range(6)]
+        try:
+            await asyncio.gather(*(migrate(e) for e in engines))
+            for engine in engines:
+                async with engine.connect() as connection:
+                    mode = await connection.execute(text("PRAGMA journal_mode"))
+                    assert mode.scalar_one() == "wal"
+        finally:
+            for engine in engines:
+                await engine.dispose()
+
+
 @pytest.mark.postgres
 async def test_replicas_migrate_an_empty_postgres_database_together(
     postgres_available: bool,
