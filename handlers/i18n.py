@@ -22,8 +22,9 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
+from services.languages import DEFAULT_TIMEZONE
+
 DEFAULT_LANGUAGE = "en"
-DEFAULT_TIMEZONE = "UTC"
 # Compiled catalogs ship inside the package: handlers/locales/<code>/LC_MESSAGES/newsbot.mo
 LOCALE_DIR = Path(__file__).with_name("locales")
 DOMAIN = "newsbot"

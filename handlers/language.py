@@ -19,7 +19,6 @@ from handlers.context import NewsContext
 from handlers.edits import edit_in_place
 from handlers.i18n import (
     DEFAULT_LANGUAGE,
-    DEFAULT_TIMEZONE,
     LANGUAGES,
     _,
     bidi,
@@ -29,7 +28,7 @@ from handlers.i18n import (
     set_language,
 )
 from handlers.subscriptions import _may_change
-from services.languages import ChatLocale
+from services.languages import DEFAULT_TIMEZONE, ChatLocale
 from storage.db import describe, storage_fault
 
 log = logging.getLogger(__name__)

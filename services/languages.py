@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.alerts.subscriptions import ChatRef
 from storage.alerts import ChatRepository
 
+# A chat that never chose a /timezone (and the context outside any update) is in UTC.
 DEFAULT_TIMEZONE = "UTC"
 
 
