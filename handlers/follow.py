@@ -15,8 +15,8 @@ from handlers.channels import answer, check_rights, display_name, resolve_target
 from handlers.context import NewsContext
 from handlers.edits import edit_in_place
 from handlers.i18n import _, bidi
+from handlers.permissions import may_change, refuse_unless_admin
 from handlers.render_follow import parse_choice_callback, render_follow_usage, render_followed
-from handlers.subscriptions import _may_change, _refuse_unless_admin
 from services.feeds.follow import FollowStatus
 
 
@@ -27,7 +27,7 @@ async def cmd_follow(update: Update, context: NewsContext) -> None:
     if not target.args:
         await answer(update, context, render_follow_usage(target.handle))
         return
-    if await _refuse_unless_admin(update, context, target):
+    if await refuse_unless_admin(update, context, target):
         return
     user = update.effective_user
     result = await context.services.follows.follow(
@@ -78,7 +78,7 @@ async def on_follow_choice(update: Update, context: NewsContext) -> None:
             return
         name = escape(display_name(checked.title, checked.username, checked.id))
         where = f"<b>{bidi(name)}</b>"
-    elif not await _may_change(update, context):
+    elif not await may_change(update, context):
         await query.answer(_("Only this chat's administrators can choose."), show_alert=True)
         return
     result = await follows.choose(choice_id, index, user.id if user else None)

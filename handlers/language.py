@@ -27,7 +27,7 @@ from handlers.i18n import (
     negotiate,
     set_language,
 )
-from handlers.subscriptions import _may_change
+from handlers.permissions import may_change
 from services.languages import DEFAULT_TIMEZONE, ChatLocale
 from storage.db import describe, storage_fault
 
@@ -122,7 +122,7 @@ async def cmd_language(update: Update, context: NewsContext) -> None:
         )
         await answer(update, context, text)
         return
-    if not (target.verified or await _may_change(update, context)):
+    if not (target.verified or await may_change(update, context)):
         await answer(update, context, _("Only this chat's administrators can change its language."))
         return
     locale = await context.services.languages.set_language(target.chat, code)
@@ -142,7 +142,7 @@ async def on_language_button(update: Update, context: NewsContext) -> None:
     if code is None:
         await query.answer(_("This button is not valid."))
         return
-    if not await _may_change(update, context):
+    if not await may_change(update, context):
         await query.answer(
             _("Only this chat's administrators can change its language."), show_alert=True
         )

@@ -27,6 +27,7 @@ from handlers.channels import (
 )
 from handlers.context import NewsContext
 from handlers.i18n import _
+from handlers.permissions import refuse_unless_admin
 from handlers.render_opml import (
     render_download_failed,
     render_export_caption,
@@ -39,7 +40,6 @@ from handlers.render_opml import (
     render_too_large,
     where_text,
 )
-from handlers.subscriptions import _refuse_unless_admin
 from services.feeds.opml import MAX_OPML_BYTES, OpmlProblem, parse_opml
 from services.feeds.opml_follow import export_followed, follow_outlines
 
@@ -145,7 +145,7 @@ async def _import(update: Update, context: NewsContext, document: Document) -> N
     target = await resolve_target(update, context)
     if target is None:
         return
-    if await _refuse_unless_admin(update, context, target):
+    if await refuse_unless_admin(update, context, target):
         return
     if target.args:  # words after the command (or after the channel's name)
         await answer(update, context, render_import_usage(target.handle))

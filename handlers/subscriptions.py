@@ -8,7 +8,6 @@ from typing import Any
 
 from telegram import Chat, ChatMember, Update
 from telegram.constants import ChatMemberStatus
-from telegram.error import TelegramError
 
 from handlers.channels import (
     Target,
@@ -17,11 +16,11 @@ from handlers.channels import (
     chat_ref_of,
     resolve_target,
     tell_connector,
-    user_may_manage,
 )
 from handlers.context import NewsContext
 from handlers.edits import edit_in_place
-from handlers.i18n import N_, _, bidi, current_language, ngettext
+from handlers.i18n import _, bidi, current_language, ngettext
+from handlers.permissions import ADMINS_ONLY, may_change, refuse_unless_admin
 from handlers.render_alerts import (
     parse_unsubscribe_callback,
     render_settings,
@@ -33,43 +32,11 @@ from services.alerts.schedule import DIGEST_MODES, parse_quiet, parse_timezone
 from services.alerts.subscriptions import ChatSettings
 
 _GONE = {ChatMemberStatus.LEFT, ChatMemberStatus.BANNED}
-ADMINS_ONLY = N_("Only this group's administrators can change its subscriptions.")
 
 
 def _only_argument(target: Target) -> str:
     """The command's one argument; "" when there is none or more than one (usage, then)."""
     return target.args[0] if len(target.args) == 1 else ""
-
-
-async def _may_change(update: Update, context: NewsContext) -> bool:
-    """Private chats own themselves; in groups only administrators (anonymous ones too)."""
-    chat = update.effective_chat
-    if chat is None:
-        return False
-    if chat.type == Chat.PRIVATE:
-        return True
-    message = update.effective_message
-    if (
-        message is not None
-        and message.sender_chat is not None
-        and message.sender_chat.id == chat.id
-    ):
-        return True  # an anonymous administrator posts as the group itself
-    user = update.effective_user
-    if user is None:
-        return False
-    try:
-        member = await context.bot.get_chat_member(chat.id, user.id)
-    except TelegramError:
-        return False
-    return user_may_manage(chat.type, member)  # in a channel: one who may post
-
-
-async def _refuse_unless_admin(update: Update, context: NewsContext, target: Target) -> bool:
-    if target.verified or await _may_change(update, context):
-        return False
-    await answer(update, context, _(ADMINS_ONLY))
-    return True
 
 
 def _typed(target: Target) -> str:
@@ -79,7 +46,7 @@ def _typed(target: Target) -> str:
 
 async def cmd_subscribe(update: Update, context: NewsContext) -> None:
     target = await resolve_target(update, context)
-    if target is None or await _refuse_unless_admin(update, context, target):
+    if target is None or await refuse_unless_admin(update, context, target):
         return
     user = update.effective_user
     result = await context.services.subscriptions.subscribe(
@@ -119,7 +86,7 @@ async def cmd_unsubscribe(update: Update, context: NewsContext) -> None:
     argument = _only_argument(target).lstrip("#").lower()
     follow_id = parse_follow_id(argument)  # "f3": a followed feed
     if follow_id is not None:
-        if not await _refuse_unless_admin(update, context, target):
+        if not await refuse_unless_admin(update, context, target):
             removed = await context.services.follows.unfollow(target.chat.id, follow_id)
             await answer(update, context, render_unfollowed(removed, target.where, target.handle))
         return
@@ -133,7 +100,7 @@ async def cmd_unsubscribe(update: Update, context: NewsContext) -> None:
             ).format(handle=_typed(target)),
         )
         return
-    if await _refuse_unless_admin(update, context, target):
+    if await refuse_unless_admin(update, context, target):
         return
     removed = await context.services.subscriptions.unsubscribe(
         target.chat.id, None if argument == "all" else int(argument)
@@ -167,7 +134,7 @@ async def on_unsubscribe_button(update: Update, context: NewsContext) -> None:
     if subscription_id is None and follow_id is None:
         await query.answer(_("This button is not valid."))
         return
-    if not await _may_change(update, context):
+    if not await may_change(update, context):
         await query.answer(_(ADMINS_ONLY), show_alert=True)
         return
     service, follows = context.services.subscriptions, context.services.follows
@@ -191,7 +158,7 @@ async def _change_settings(
     change: Coroutine[Any, Any, ChatSettings],
 ) -> None:
     """Apply a settings change if the sender may make it, and show the chat's settings."""
-    if await _refuse_unless_admin(update, context, target):
+    if await refuse_unless_admin(update, context, target):
         change.close()  # never awaited: nothing changes
         return
     settings = await change

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from handlers.subscriptions import ADMINS_ONLY
+from handlers.permissions import ADMINS_ONLY
 from services.alerts.schedule import DeliveryPrefs
 from services.alerts.subscriptions import SubscriptionView
 from services.parsing import RawArticle
