@@ -17,10 +17,6 @@ class ChatSendRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def record(self, chat_id: int, at: datetime) -> None:
-        """A message to this chat started now."""
-        await self._session.execute(insert(ChatSend).values(chat_id=chat_id, sent_at=at))
-
     async def record_many(self, chat_ids: Iterable[int], at: datetime) -> None:
         """A message to each of these chats started now (the alert sender's group of sends)."""
         rows = [{"chat_id": chat_id, "sent_at": at} for chat_id in chat_ids]

@@ -17,9 +17,9 @@ async def test_recorded_sends_come_back_per_chat_oldest_first_and_old_ones_are_f
 ) -> None:
     async with sessions.begin() as session:
         sends = ChatSendRepository(session)
-        await sends.record(7, T0 + timedelta(seconds=2))
+        await sends.record_many([7], T0 + timedelta(seconds=2))
         await sends.record_many([7, -8], T0)
-        await sends.record(9, T0 - timedelta(minutes=5))
+        await sends.record_many([9], T0 - timedelta(minutes=5))
     async with sessions.begin() as session:
         found = await ChatSendRepository(session).since([7, -8, 9, 10], T0 - timedelta(minutes=1))
     assert found == {7: [T0, T0 + timedelta(seconds=2)], -8: [T0]}
