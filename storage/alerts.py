@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.chunks import id_chunks
 from storage.follows import FollowRepository
 from storage.models import Chat, ChatManager, Cursor, OutboxMessage, Subscription
 
@@ -18,8 +19,6 @@ PENDING, SENDING, SENT, FAILED, DROPPED = "pending", "sending", "sent", "failed"
 # Sent twice without an answer saying whether it arrived: not sent a third time.
 UNCONFIRMED = "unconfirmed"
 _CHECKSUM_MODULUS = 1_000_003  # a prime: subscription fingerprints stay small numbers
-# Ids per IN (...) list: well under SQLite's and asyncpg's bound-parameter limits (32,766).
-_IN_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +72,9 @@ class ChatRepository:
 
     async def get_many(self, chat_ids: Iterable[int]) -> dict[int, Chat]:
         """The chats that exist among these ids, read in a few queries, not one per chat."""
-        ids = sorted(set(chat_ids))
         found: dict[int, Chat] = {}
-        for start in range(0, len(ids), _IN_CHUNK):
-            result = await self._session.execute(
-                select(Chat).where(Chat.id.in_(ids[start : start + _IN_CHUNK]))
-            )
+        for chunk in id_chunks(chat_ids):
+            result = await self._session.execute(select(Chat).where(Chat.id.in_(chunk)))
             found.update((chat.id, chat) for chat in result.scalars())
         return found
 
@@ -119,11 +115,10 @@ class ChatRepository:
 
     async def set_next_send_many(self, chat_ids: Collection[int], moment: datetime) -> None:
         """``set_next_send`` for many chats at once (the alert sender settles them together)."""
-        ids = sorted(set(chat_ids))
-        for start in range(0, len(ids), _IN_CHUNK):
+        for chunk in id_chunks(chat_ids):
             await self._session.execute(
                 update(Chat)
-                .where(Chat.id.in_(ids[start : start + _IN_CHUNK]))
+                .where(Chat.id.in_(chunk))
                 .values(next_send_at=moment)
                 .execution_options(synchronize_session=False)
             )

@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import delete, exists, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.chunks import id_chunks
 from storage.models import Chat, ChatSend
-
-_IN_CHUNK = 5000  # ids per IN (...) list, well under every driver's parameter limit
 
 
 class ChatSendRepository:
@@ -36,12 +35,11 @@ class ChatSendRepository:
 
     async def since(self, chat_ids: Iterable[int], moment: datetime) -> dict[int, list[datetime]]:
         """Each chat's messages after ``moment``, oldest first (chats with none left out)."""
-        ids = sorted(set(chat_ids))
         found: dict[int, list[datetime]] = {}
-        for start in range(0, len(ids), _IN_CHUNK):
+        for chunk in id_chunks(chat_ids):
             rows = await self._session.execute(
                 select(ChatSend.chat_id, ChatSend.sent_at)
-                .where(ChatSend.chat_id.in_(ids[start : start + _IN_CHUNK]))
+                .where(ChatSend.chat_id.in_(chunk))
                 .where(ChatSend.sent_at > moment)
                 .order_by(ChatSend.sent_at)
             )

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.chunks import id_chunks
 from storage.db import insert_unless_present
 from storage.models import Chat, Feed, FeedFollow, FeedItem, FollowChoice
 
 _CHECKSUM_MODULUS = 1_000_003
-_IN_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +184,10 @@ class FeedItemRepository:
 
     async def public_feeds(self, feed_ids: Iterable[int]) -> set[int]:
         """Which of these feeds are public (added by a bot administrator)."""
-        ids = sorted(set(feed_ids))
         found: set[int] = set()
-        for start in range(0, len(ids), _IN_CHUNK):
+        for chunk in id_chunks(feed_ids):
             result = await self._session.execute(
-                select(Feed.id).where(Feed.id.in_(ids[start : start + _IN_CHUNK]), Feed.public)
+                select(Feed.id).where(Feed.id.in_(chunk), Feed.public)
             )
             found.update(int(feed_id) for feed_id in result.scalars())
         return found
