@@ -246,7 +246,7 @@ class FollowService:
         parsed = await asyncio.to_thread(
             functools.partial(parse_feed, body, base_url=fetched.final_url, now=self._clock())
         )
-        if parsed.entries or not (parsed.problems and parsed.problems[0].startswith("not a feed")):
+        if parsed.kind == "feed":
             return [FeedCandidate(url, parsed.title)]
         candidates = []
         for candidate in await asyncio.to_thread(feed_links, body, fetched.final_url):

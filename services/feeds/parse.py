@@ -15,7 +15,7 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin
 from xml.sax import SAXParseException
 
@@ -35,6 +35,10 @@ _DATE_KEYS = ("published", "updated", "created")
 # Bozo reasons that say nothing about the feed's content.
 _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
+# "feed": a feed document, however empty or flawed; "not_a_feed": no feed at all (an HTML
+# page, an empty body, JSON): its one problem says why, for a human.
+DocumentKind = Literal["feed", "not_a_feed"]
+
 
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
@@ -49,6 +53,7 @@ class ParsedFeed:
     title: str | None
     entries: list[FeedEntry]
     problems: list[str]  # for a human: "entry 3: duplicate guid 'x'; kept the first"
+    kind: DocumentKind = "feed"  # what callers branch on; never the problems' wording
 
 
 def parse_feed(
@@ -183,4 +188,4 @@ def _html_page(body: bytes) -> str | None:
 
 
 def _not_a_feed(reason: str) -> ParsedFeed:
-    return ParsedFeed(None, [], [f"not a feed: {reason}"])
+    return ParsedFeed(None, [], [f"not a feed: {reason}"], kind="not_a_feed")

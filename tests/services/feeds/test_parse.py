@@ -421,6 +421,7 @@ def test_a_truncated_feed_keeps_its_readable_entries_and_says_so() -> None:
     assert [e.article.title for e in feed.entries][:1] == ["Complete"]
     assert feed.problems[0].startswith("the feed is not well-formed (")
     assert feed.problems[0].endswith("); read leniently")
+    assert feed.kind == "feed"  # flawed, but a feed: /follow follows it, never searches it
 
 
 def test_an_undefined_entity_keeps_the_entries_and_reports_it() -> None:
@@ -455,7 +456,7 @@ def test_an_undefined_entity_keeps_the_entries_and_reports_it() -> None:
 )
 def test_what_is_not_a_feed_is_reported_without_entries(body: bytes, problem: str) -> None:
     feed = parse(body)
-    assert (feed.title, feed.entries) == (None, [])
+    assert (feed.title, feed.entries, feed.kind) == (None, [], "not_a_feed")
     assert len(feed.problems) == 1 and feed.problems[0].startswith(problem), feed.problems
 
 
@@ -463,8 +464,9 @@ def test_a_body_naming_a_local_file_is_never_opened(tmp_path: Path) -> None:
     secret = tmp_path / "feed.xml"
     secret.write_bytes(RDF)
     feed = parse(str(secret).encode())
-    assert feed.entries == [] and feed.problems[0].startswith("not a feed:")
+    assert feed.entries == [] and feed.kind == "not_a_feed"
+    assert feed.problems[0].startswith("not a feed:")
 
 
 def test_an_empty_but_valid_feed_has_no_entries_and_no_problems() -> None:
-    assert parse(rss("", title="Quiet")) == ParsedFeed("Quiet", [], [])
+    assert parse(rss("", title="Quiet")) == ParsedFeed("Quiet", [], [], kind="feed")
