@@ -81,7 +81,7 @@ async def on_follow_choice(update: Update, context: NewsContext) -> None:
     elif not await may_change(update, context):
         await query.answer(_("Only this chat's administrators can choose."), show_alert=True)
         return
-    result = await follows.choose(choice_id, index, user.id if user else None)
+    result = await follows.choose(pending, index, user.id if user else None)
     await query.answer(None if result.status == FollowStatus.REFUSED else _("Done."))
     text, _keyboard = render_followed(result, where=where)
     await edit_in_place(query, text, None)

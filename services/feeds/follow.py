@@ -165,19 +165,16 @@ class FollowService:
             row.id, row.chat_id, row.topic, row.user_id, _candidates(row.urls), row.terms
         )
 
-    async def choose(self, choice_id: int, index: int, user_id: int | None) -> FollowResult:
+    async def choose(self, pending: PendingChoice, index: int, user_id: int | None) -> FollowResult:
         """Follow the candidate a button picked: only for who asked, while the choice lasts.
 
-        The caller checks, as for /follow, that the user may still change the chat.
+        ``pending`` is what pending_choice() returned for the button: the caller has read it
+        (to check who may tap), so it is not read again. The caller checks, as for /follow,
+        that the user may still change the chat.
         """
-        pending = await self.pending_choice(choice_id)
         # A choice asked for in a channel post is nobody's: the caller has checked that
         # whoever taps may post there.
-        if (
-            pending is None
-            or pending.user_id not in (None, user_id)
-            or not 0 <= index < len(pending.candidates)
-        ):
+        if pending.user_id not in (None, user_id) or not 0 <= index < len(pending.candidates):
             return self._refused(Refusal.CHOICE_GONE)
         async with self._sessions() as session:
             chat = await ChatRepository(session).get(pending.chat_id)
@@ -194,7 +191,7 @@ class FollowService:
             ChatRef(chat.id, chat.kind, chat.title), pending.topic, chosen, pending.terms, user_id
         )
         async with self._sessions.begin() as session:
-            await FollowChoiceRepository(session).remove(choice_id)
+            await FollowChoiceRepository(session).remove(pending.id)
         return result
 
     async def followed(self, chat_id: int) -> list[FollowedFeed]:

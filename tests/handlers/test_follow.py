@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from handlers.sender import TelegramAlertSender
@@ -270,6 +271,34 @@ async def test_a_page_naming_several_feeds_offers_buttons_and_refuses_forged_one
     await bot.send(press(buttons[0]["callback_data"], sent["message_id"], GROUP, ADMIN))
     assert [f.url for f in await bot.services.follows.followed(GROUP)] == [second]
     assert first not in [f.url for f in await bot.services.follows.followed(GROUP)]
+
+
+async def test_a_feed_choice_tap_reads_its_choice_once(world: World) -> None:
+    bot, site = world.bot, world.site
+    chosen = one_story(site, "/news.rss", ("a", "News"))
+    one_story(site, "/sport.rss", ("a", "Sport"))
+    site.put("/", page(("/news.rss", "All news"), ("/sport.rss", "Sport")), "text/html")
+    await world.say(f"/follow {site.url('/')}", GROUP, ADMIN)
+    sent = bot.api.sent_messages(GROUP)[-1]
+    data = sent["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    reads: list[str] = []
+
+    def note_choice_reads(
+        _conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "follow_choices" in statement:
+            reads.append(statement)
+
+    # On the Engine class: the bot's own engine is built inside the application.
+    event.listen(Engine, "before_cursor_execute", note_choice_reads)
+    try:
+        await bot.send(
+            bot.api.updates.callback_query_update(data, sent["message_id"], GROUP, ADMIN)
+        )
+    finally:
+        event.remove(Engine, "before_cursor_execute", note_choice_reads)
+    assert [f.url for f in await bot.services.follows.followed(GROUP)] == [chosen]
+    assert len(reads) == 1, reads
 
 
 async def test_a_page_with_one_feed_is_followed_and_a_page_without_is_refused(
