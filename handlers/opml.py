@@ -31,17 +31,15 @@ from handlers.permissions import refuse_unless_admin
 from handlers.render_opml import (
     render_download_failed,
     render_export_caption,
-    render_import,
     render_import_usage,
-    render_no_outlines,
+    render_imported,
     render_not_opml_file,
     render_nothing_to_export,
-    render_problem,
     render_too_large,
     where_text,
 )
-from services.feeds.opml import MAX_OPML_BYTES, OpmlProblem, parse_opml
-from services.feeds.opml_follow import export_followed, follow_outlines
+from services.feeds.opml import MAX_OPML_BYTES
+from services.feeds.opml_follow import export_followed, import_opml
 
 log = logging.getLogger(__name__)
 
@@ -153,26 +151,23 @@ async def _import(update: Update, context: NewsContext, document: Document) -> N
     data = await _download(update, context, document)
     if data is None:
         return
-    parsed = parse_opml(data)
-    if isinstance(parsed, OpmlProblem):
-        await answer(update, context, render_problem(parsed))
-        return
-    if not parsed.outlines:
-        await answer(update, context, render_no_outlines())
-        return
-    try:
-        await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-    except TelegramError as error:  # only a courtesy while the feeds are checked
-        log.info("no typing action in chat %s: %s", message.chat_id, error)
+
+    async def typing() -> None:
+        try:
+            await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
+        except TelegramError as error:  # only a courtesy while the feeds are checked
+            log.info("no typing action in chat %s: %s", message.chat_id, error)
+
     user = update.effective_user
-    report = await follow_outlines(
+    imported = await import_opml(
         context.services.follows,
         target.chat,
         target.topic,
-        parsed.outlines,
+        data,
         user.id if user is not None else None,
+        before_following=typing,
     )
-    await answer(update, context, render_import(report, _where(target), target.handle))
+    await answer(update, context, render_imported(imported, _where(target), target.handle))
 
 
 async def _download(update: Update, context: NewsContext, document: Document) -> bytes | None:

@@ -7,7 +7,7 @@ from html import escape
 from handlers.i18n import _, bidi, ngettext
 from services.feeds.follow import FollowResult, FollowStatus, Refusal
 from services.feeds.opml import MAX_OPML_BYTES, OpmlProblem
-from services.feeds.opml_follow import ImportReport
+from services.feeds.opml_follow import ImportReport, OpmlImport
 
 # A line per outline, while they fit in one message (4096 characters, with room left for
 # the closing lines); the rest are summed up in one line.
@@ -81,6 +81,15 @@ def render_problem(problem: OpmlProblem) -> str:
 
 def render_no_outlines() -> str:
     return _("That OPML file names no feeds (no outline has an xmlUrl). Nothing was changed.")
+
+
+def render_imported(imported: OpmlImport, where: str, handle: str) -> str:
+    """The answer to /import: why the file was not read, or what became of its feeds."""
+    if imported.problem is not None:
+        return render_problem(imported.problem)
+    if not imported.report.outlines:
+        return render_no_outlines()
+    return render_import(imported.report, where, handle)
 
 
 def render_import(report: ImportReport, where: str, handle: str) -> str:

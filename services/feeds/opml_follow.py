@@ -1,19 +1,29 @@
 """A chat's followed feeds to and from OPML: /export and an ``.opml`` document sent with /import.
 
-Importing follows each outline through FollowService (the same address guard and the same
-FOLLOW_LIMIT as /follow), taking each xmlUrl for a feed (nothing is fetched). Once the chat
-is full, the outlines left are reported as over the limit without asking again.
+Importing reads the file in a worker thread (up to MAX_OPML_BYTES of XML: parsing it on the
+event loop would hold up every other chat's updates meanwhile), then follows each outline
+through FollowService (the same address guard and the same FOLLOW_LIMIT as /follow), taking
+each xmlUrl for a feed (nothing is fetched). Once the chat is full, the outlines left are
+reported as over the limit without asking again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.alerts.subscriptions import ChatRef
 from services.feeds.follow import FollowResult, FollowService, FollowStatus, Refusal
-from services.feeds.opml import MAX_URL_LENGTH, OpmlFeed, OpmlOutline, render_opml
+from services.feeds.opml import (
+    MAX_URL_LENGTH,
+    OpmlFeed,
+    OpmlOutline,
+    OpmlProblem,
+    parse_opml,
+    render_opml,
+)
 
 # Outlines looked at per import: each may cost a DNS lookup, and the answer lists each one.
 MAX_IMPORT_OUTLINES = 100
@@ -33,6 +43,43 @@ class ImportReport:
 
     def count(self, status: FollowStatus) -> int:
         return sum(1 for item in self.outlines if item.result.status == status)
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlImport:
+    """What /import made of a file: why it was not read, or what became of each outline."""
+
+    report: ImportReport  # one result per outline: none when the file names no feed
+    problem: OpmlProblem | None = None  # the file is no usable OPML list (nothing changed)
+
+
+async def import_opml(
+    follows: FollowService,
+    chat: ChatRef,
+    topic: int,
+    data: bytes,
+    user_id: int | None,
+    *,
+    before_following: Callable[[], Awaitable[None]] | None = None,
+    max_outlines: int = MAX_IMPORT_OUTLINES,
+) -> OpmlImport:
+    """Read an OPML file (in a worker thread) and follow the feeds it names.
+
+    ``before_following`` is awaited once the file names feeds, before the first is followed
+    (the handler shows that the bot is busy); a file that is not read changes nothing.
+    """
+    parsed = await asyncio.to_thread(parse_opml, data)
+    if isinstance(parsed, OpmlProblem):
+        return OpmlImport(ImportReport((), 0, follows.limit), parsed)
+    if not parsed.outlines:
+        return OpmlImport(ImportReport((), 0, follows.limit))
+    if before_following is not None:
+        await before_following()
+    return OpmlImport(
+        await follow_outlines(
+            follows, chat, topic, parsed.outlines, user_id, max_outlines=max_outlines
+        )
+    )
 
 
 async def follow_outlines(

@@ -4,6 +4,7 @@ ways), in private chats, groups and channels, on a SQLite file and on PostgreSQL
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,8 +13,16 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from services.feeds import opml_follow
 from services.feeds.follow import FollowedFeed
-from services.feeds.opml import MAX_OPML_BYTES, OpmlDocument, OpmlFeed, parse_opml, render_opml
+from services.feeds.opml import (
+    MAX_OPML_BYTES,
+    OpmlDocument,
+    OpmlFeed,
+    OpmlProblem,
+    parse_opml,
+    render_opml,
+)
 from tests.conftest import POSTGRES_URL
 from tests.handlers.harness import BotHarness, running_bot, settings_for
 from tests.helpers.botapi import BOT_ID, BOT_USERNAME, SentDocument
@@ -274,6 +283,13 @@ async def test_a_caption_for_another_bot_is_not_ours(bot: BotHarness) -> None:
             None,
             "That OPML file names no feeds",
         ),
+        (b" \n ", "feeds.opml", None, "That file is empty. Nothing was changed."),
+        (
+            b"<opml><body>" + b"<outline text='c'>" * 40 + b"</outline>" * 40 + b"</body></opml>",
+            "deep.opml",
+            None,
+            "That file nests its categories too deeply to be a feed list. Nothing was changed.",
+        ),
     ],
 )
 async def test_files_that_are_not_feed_lists_get_a_polite_answer(
@@ -282,6 +298,39 @@ async def test_files_that_are_not_feed_lists_get_a_polite_answer(
     (text,) = await send_document(bot, content, file_name=file_name, mime_type=mime)
     assert text.startswith(answer)
     assert await followed(bot, OWNER) == []
+
+
+async def test_the_bot_answers_other_chats_while_a_one_megabyte_file_is_read(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = opml(FEEDS[0])
+    big = small.replace(b"<body>", b"<body>" + b" " * (MAX_OPML_BYTES - len(small)))
+    assert len(big) == MAX_OPML_BYTES
+    reading, may_finish = threading.Event(), threading.Event()
+
+    def held_parse(data: bytes) -> OpmlDocument | OpmlProblem:
+        """The real parser, held until another chat has had its answer: on the event loop
+        this would hold that answer up too, and never be let go."""
+        reading.set()
+        if not may_finish.wait(30):
+            raise AssertionError("the other chat got no answer while the file was read")
+        return parse_opml(data)
+
+    monkeypatch.setattr(opml_follow, "parse_opml", held_parse)
+    document = bot.api.register_document(big, "feeds.opml", mime_type="text/x-opml")
+    importing = asyncio.create_task(
+        bot.send(bot.api.document_update(document, caption="/import", chat_id=OWNER, user_id=OWNER))
+    )
+    try:
+        assert await asyncio.to_thread(reading.wait, 30), "the file was never read"
+        (other,) = await command(bot, "/export", chat_id=MEMBER, user_id=MEMBER)
+        assert other.startswith("This chat follows no feeds")
+    finally:
+        may_finish.set()
+    await importing
+    (summary,) = [str(r.params["text"]) for r in bot.replies() if r.params["chat_id"] == OWNER]
+    assert "1 feed followed" in summary
+    assert [f.url for f in await followed(bot, OWNER)] == [FEEDS[0]]
 
 
 async def test_a_file_declared_too_large_is_not_downloaded(bot: BotHarness) -> None:

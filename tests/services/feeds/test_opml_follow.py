@@ -3,6 +3,7 @@ and an export with each feed once."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -11,9 +12,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.alerts.subscriptions import ChatRef
+from services.feeds import opml_follow
 from services.feeds.follow import FollowService, FollowStatus, Refusal
-from services.feeds.opml import OpmlDocument, OpmlOutline, parse_opml
-from services.feeds.opml_follow import export_followed, follow_outlines
+from services.feeds.opml import MAX_OPML_BYTES, OpmlDocument, OpmlOutline, OpmlProblem, parse_opml
+from services.feeds.opml_follow import export_followed, follow_outlines, import_opml
 from tests.conftest import FixedClock
 from tests.services.feeds.test_feed_service import public_dns
 
@@ -113,3 +115,58 @@ async def test_an_address_too_long_to_keep_is_refused_not_cut(follows: CountingF
     assert (item.result.status, item.result.refusal) == (FollowStatus.REFUSED, Refusal.ADDRESS)
     assert item.result.detail == "the URL is longer than 2048 characters"
     assert (follows.asked, await follows.followed(CHAT.id)) == (0, [])
+
+
+# -- a whole file: import_opml ----------------------------------------------------------------
+
+
+def opml_file(*urls: str, padding: int = 0) -> bytes:
+    body = "".join(f'<outline text="{n}" xmlUrl="{url}"/>' for n, url in enumerate(urls))
+    return (
+        b'<?xml version="1.0"?><opml version="2.0"><head><title>Mine</title></head><body>'
+        + b" " * padding
+        + body.encode()
+        + b"</body></opml>"
+    )
+
+
+async def test_a_file_that_is_no_feed_list_follows_nothing(follows: CountingFollows) -> None:
+    busy: list[str] = []
+
+    async def before_following() -> None:
+        busy.append("typing")
+
+    for data, kind in [(b"  ", "empty"), (b"<rss/>", "not_opml"), (b"\x00\xff", "not_xml")]:
+        imported = await import_opml(follows, CHAT, 0, data, 7, before_following=before_following)
+        assert imported.problem is not None and imported.problem.kind == kind
+        assert imported.report.outlines == ()
+    imported = await import_opml(follows, CHAT, 0, opml_file(), 7)
+    assert (imported.problem, imported.report.outlines) == (None, ())
+    assert (follows.asked, busy, await follows.followed(CHAT.id)) == (0, [], [])
+
+
+async def test_a_file_is_read_in_a_worker_thread_then_its_feeds_followed(
+    follows: CountingFollows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    urls = ["https://one.example/rss", "https://two.example/rss"]
+    data = opml_file(*urls, padding=MAX_OPML_BYTES - len(opml_file(*urls)))
+    assert len(data) == MAX_OPML_BYTES
+    readers: list[int] = []
+
+    def spied_parse(given: bytes) -> OpmlDocument | OpmlProblem:
+        readers.append(threading.get_ident())
+        return parse_opml(given)
+
+    monkeypatch.setattr(opml_follow, "parse_opml", spied_parse)
+    asked_before: list[int] = []
+
+    async def before_following() -> None:
+        asked_before.append(follows.asked)
+
+    imported = await import_opml(follows, CHAT, 0, data, 7, before_following=before_following)
+
+    assert readers and threading.get_ident() not in readers  # not on the event loop's thread
+    assert asked_before == [0]  # told once, before the first follow
+    assert imported.problem is None
+    assert [item.result.status for item in imported.report.outlines] == [FollowStatus.ADDED] * 2
+    assert [f.url for f in await follows.followed(CHAT.id)] == urls
