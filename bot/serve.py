@@ -7,7 +7,6 @@ another mode only adds its own step.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -19,7 +18,7 @@ from telegram import Update
 
 from bot.app import NewsApplication, build_application
 from bot.settings import Settings
-from bot.startup import keep_trying, polling_error_callback, telegram_address
+from bot.startup import keep_trying, polling_error_callback, start_then_wait, telegram_address
 
 log = logging.getLogger(__name__)
 
@@ -69,20 +68,13 @@ async def serve(
 
     ``stop`` may come at any moment, also while start-up is still waiting for Telegram."""
     log.info(start_line(settings, mode))
-    starting = asyncio.create_task(_start(application, settings, start_updates))
-    stopping = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if starting.done():
-            starting.result()  # TokenRefused and the like end the run here
-            log.info("@%s is taking updates (%s)", application.bot.username, mode)
-            await stopping
+        await start_then_wait(
+            _start(application, settings, start_updates),
+            stop,
+            started=lambda: log.info("@%s is taking updates (%s)", application.bot.username, mode),
+        )
     finally:
-        stopping.cancel()
-        if not starting.done():
-            starting.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await starting  # its outcome was handled above; only let it finish
         await _shut_down(application)
 
 

@@ -126,3 +126,31 @@ def polling_error_callback(settings: Settings) -> Callable[[TelegramError], None
         log.warning("Telegram at %s: getUpdates failed: %s; trying again", address, cause)
 
     return on_error
+
+
+async def start_then_wait(
+    start: Awaitable[object], stop: asyncio.Event, *, started: Callable[[], None]
+) -> bool:
+    """Run the start-up steps, call ``started``, then wait for ``stop``; True when it got
+    that far (started, then stopped).
+
+    ``stop`` may come at any moment, also while start-up is still waiting for Telegram: the
+    start-up is cancelled then, and False returned. A start-up that fails (TokenRefused and
+    the like) raises here and ends the run. The caller shuts down either way.
+    """
+    starting = asyncio.ensure_future(start)
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            return False
+        starting.result()
+        started()
+        await stopping
+        return True
+    finally:
+        stopping.cancel()
+        if not starting.done():
+            starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await starting  # its outcome was handled above; only let it finish

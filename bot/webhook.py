@@ -33,7 +33,7 @@ from bot.metrics import Metrics
 from bot.runtime import utc_now
 from bot.serve import start_line
 from bot.settings import Settings, SettingsError
-from bot.startup import keep_trying, polling_error_callback
+from bot.startup import keep_trying, polling_error_callback, start_then_wait
 
 log = logging.getLogger(__name__)
 
@@ -182,20 +182,11 @@ async def serve(settings: Settings) -> int:
         loop.add_signal_handler(signum, stop.set)
     server = BotServer(settings)
     log.info(start_line(settings, "webhook" if settings.webhook_mode else "polling"))
-    starting = asyncio.create_task(server.start())
-    stopping = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if starting.done():
-            starting.result()  # a refused token and the like end the run here
-            log.info("newsbot is running; stop with SIGTERM")
-            await stopping
+        if await start_then_wait(
+            server.start(), stop, started=lambda: log.info("newsbot is running; stop with SIGTERM")
+        ):
             log.info("stopping: finishing the updates in hand and the alert in flight")
     finally:
-        stopping.cancel()
-        if not starting.done():
-            starting.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await starting  # its outcome was handled above; only let it finish
         await server.stop()
     return 0

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
 import json
 import logging
@@ -16,7 +17,14 @@ from bot.cli import _parser, log_level
 from bot.logs import JsonFormatter, RedactingFilter, UpdateContextFilter
 from bot.serve import safe_database_url
 from bot.settings import Secret, Settings, SettingsError
-from bot.startup import MAX_RETRY_SECONDS, TokenRefused, describe, keep_trying, telegram_address
+from bot.startup import (
+    MAX_RETRY_SECONDS,
+    TokenRefused,
+    describe,
+    keep_trying,
+    start_then_wait,
+    telegram_address,
+)
 from bot.worker import make_bot
 from tests.handlers.harness import TOKEN, running_bot
 from tests.helpers.botapi import FakeBotApi
@@ -229,3 +237,38 @@ def test_telegram_timeout_reaches_the_bot_of_run_and_of_worker() -> None:
     polling = application.updater.bot._request[0]  # python-telegram-bot's getUpdates request
     assert polling.read_timeout == 12.0
     assert make_bot(settings).request.read_timeout == 12.0
+
+
+# -- start_then_wait: `newsbot run`'s start-up raced against SIGTERM ------------------------------
+
+
+async def test_a_stop_during_start_up_cancels_it() -> None:
+    stop, never = asyncio.Event(), asyncio.Event()
+    stop.set()
+    calls: list[str] = []
+    start = asyncio.ensure_future(never.wait())  # Telegram out of reach: start-up waits on
+    assert not await start_then_wait(start, stop, started=lambda: calls.append("started"))
+    assert start.cancelled() and calls == []
+
+
+async def test_after_start_up_it_says_so_and_waits_for_the_stop() -> None:
+    stop = asyncio.Event()
+    calls: list[str] = []
+
+    async def start() -> None:
+        calls.append("start")
+
+    def started() -> None:
+        calls.append("started")
+        stop.set()  # the signal, once running
+
+    assert await start_then_wait(start(), stop, started=started)
+    assert calls == ["start", "started"]
+
+
+async def test_a_failed_start_up_ends_the_run() -> None:
+    async def start() -> None:
+        raise TokenRefused("http://10.0.0.9/bot")
+
+    with pytest.raises(TokenRefused):
+        await start_then_wait(start(), asyncio.Event(), started=lambda: None)
