@@ -12,13 +12,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chunks import id_chunks
+from storage.fingerprints import Version, active_version
 from storage.follows import FollowRepository
 from storage.models import Chat, ChatManager, Cursor, OutboxMessage, Subscription
 
 PENDING, SENDING, SENT, FAILED, DROPPED = "pending", "sending", "sent", "failed", "dropped"
 # Sent twice without an answer saying whether it arrived: not sent a third time.
 UNCONFIRMED = "unconfirmed"
-_CHECKSUM_MODULUS = 1_000_003  # a prime: subscription fingerprints stay small numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,30 +258,9 @@ class SubscriptionRepository:
         )
         return list(result.scalars())
 
-    async def version(self) -> tuple[int, int, int, int]:
-        """Changes whenever the active subscriptions change: added or removed, moved to
-        another chat or topic (migration, deleted topic), or their chat paused or resumed.
-
-        A count and a checksum over the active ones, besides the overall count and newest id:
-        a stale view of them loses alerts (a resumed or migrated chat) or queues them for
-        a chat that cannot receive them.
-        """
-        everything = await self._session.execute(select(func.count(), func.max(Subscription.id)))
-        count, newest = everything.one()
-        # Small terms keep the sum far from 64-bit overflow even for millions of rows.
-        term = (
-            (Subscription.id % _CHECKSUM_MODULUS) * 3
-            + (Subscription.chat_id % _CHECKSUM_MODULUS) * 5
-            + (Subscription.topic % _CHECKSUM_MODULUS) * 7
-        )
-        active = await self._session.execute(
-            select(func.count(), func.coalesce(func.sum(term), 0))
-            .select_from(Subscription)
-            .join(Chat, Chat.id == Subscription.chat_id)
-            .where(Chat.active)
-        )
-        active_count, checksum = active.one()
-        return int(count), int(newest or 0), int(active_count), int(checksum)
+    async def version(self) -> Version:
+        """Changes whenever the active subscriptions change (see active_version)."""
+        return await active_version(self._session, Subscription)
 
 
 class OutboxRepository:

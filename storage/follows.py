@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chunks import id_chunks
 from storage.db import insert_unless_present
+from storage.fingerprints import Version, active_version
 from storage.models import Chat, Feed, FeedFollow, FeedItem, FollowChoice
-
-_CHECKSUM_MODULUS = 1_000_003
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,23 +107,9 @@ class FollowRepository:
         )
         return list(result.scalars())
 
-    async def version(self) -> tuple[int, int, int, int]:
-        """Changes whenever the active follows change (see SubscriptionRepository.version)."""
-        everything = await self._session.execute(select(func.count(), func.max(FeedFollow.id)))
-        count, newest = everything.one()
-        term = (
-            (FeedFollow.id % _CHECKSUM_MODULUS) * 3
-            + (FeedFollow.chat_id % _CHECKSUM_MODULUS) * 5
-            + (FeedFollow.topic % _CHECKSUM_MODULUS) * 7
-        )
-        active = await self._session.execute(
-            select(func.count(), func.coalesce(func.sum(term), 0))
-            .select_from(FeedFollow)
-            .join(Chat, Chat.id == FeedFollow.chat_id)
-            .where(Chat.active)
-        )
-        active_count, checksum = active.one()
-        return int(count), int(newest or 0), int(active_count), int(checksum)
+    async def version(self) -> Version:
+        """Changes whenever the active follows change (see active_version)."""
+        return await active_version(self._session, FeedFollow)
 
     async def move_chat(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup: its follows go with it (one already there wins)."""

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.alerts import ChatRepository, CursorRepository, SubscriptionRepository
-from storage.models import Subscription
+from storage.feeds import FeedRepository
+from storage.follows import FollowRepository
+from storage.models import FeedFollow, Subscription
 
 WHEN = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 GROUP, SUPERGROUP, PRIVATE = -4000001001, -1004000001001, 501
@@ -82,3 +84,35 @@ async def test_a_new_cursor_starts_where_asked_and_keeps_its_position(
         await CursorRepository(session).move("c", 0)
     async with sessions.begin() as session:
         assert await CursorRepository(session).lock("c", initial=-1) == 0
+
+
+async def test_followed_feeds_have_a_version_of_their_own(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await _setup(sessions)
+
+    async def follows_version() -> tuple[int, ...]:
+        async with sessions() as session:
+            return await FollowRepository(session).version()
+
+    empty, subscriptions = await follows_version(), await _version(sessions)
+    async with sessions.begin() as session:
+        feed, _created = await FeedRepository(session).add_unless_present(
+            "https://news.example/rss", WHEN, 600, public=False
+        )
+        await FollowRepository(session).add(
+            FeedFollow(
+                chat_id=GROUP,
+                topic=0,
+                feed_id=feed.id,
+                query="",
+                include_terms="",
+                exclude_terms="",
+                created_at=WHEN,
+            )
+        )
+    followed = await follows_version()
+    assert followed != empty and await _version(sessions) == subscriptions
+    async with sessions.begin() as session:
+        await ChatRepository(session).set_active(GROUP, False, "kicked")
+    assert await follows_version() not in (empty, followed)
