@@ -132,6 +132,7 @@ class FeedRepository:
 # The polling state a poll's outcome sets (FeedRepository.record).
 FEED_STATE = (
     "title",
+    "site_url",
     "etag",
     "last_modified",
     "body_hash",

@@ -25,7 +25,7 @@ from services.alerts.subscriptions import ChatRef
 from services.feeds.discover import FeedCandidate, feed_links
 from services.feeds.fetch import fetch_feed
 from services.feeds.guard import FeedUrlRefused, Resolver, check_feed_url, resolve_host
-from services.feeds.parse import parse_feed
+from services.feeds.parse import parse_feed, site_address
 from storage.alerts import ChatRepository
 from storage.feeds import FeedRepository
 from storage.follows import FollowChoiceRepository, FollowRepository
@@ -66,6 +66,7 @@ class FollowedFeed:
     include: tuple[str, ...]
     exclude: tuple[str, ...]
     active: bool  # false while the feed is not polled (stopped after many errors)
+    site_url: str | None = None  # the site the feed belongs to (OPML htmlUrl)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ def followed_view(follow: FeedFollow, feed: Feed) -> FollowedFeed:
         tuple(follow.include_terms.split()),
         tuple(follow.exclude_terms.split()),
         feed.active,
+        feed.site_url,
     )
 
 
@@ -130,11 +132,13 @@ class FollowService:
         user_id: int | None = None,
         *,
         discover: bool = True,
+        site_url: str | None = None,
     ) -> FollowResult:
         """Follow a feed, or the feed a page names, with optional words (``iran -sport``).
 
         ``discover=False`` takes the URL for a feed without fetching it (an OPML outline's
         xmlUrl): only the guard and the limit apply, and a bad feed shows in its polls.
+        ``site_url`` (an outline's htmlUrl) is kept for a feed that names no site yet.
         """
         keywords = parse_keywords(terms)
         if terms.strip() and not (keywords.include or keywords.exclude):
@@ -145,7 +149,7 @@ class FollowService:
             normalised = await self._check(url)
         except FeedUrlRefused as refusal:
             return self._refused(Refusal.ADDRESS, str(refusal))
-        feed = FeedCandidate(normalised, None)
+        feed = FeedCandidate(normalised, None, site_address(site_url))
         if discover and not await self._known(normalised):
             found = await self._discover(normalised)
             if isinstance(found, FollowResult):
@@ -321,6 +325,8 @@ class FollowService:
                 _restart(feed, now)
             if feed.title is None and candidate.title:
                 feed.title = candidate.title[:512]
+            if feed.site_url is None and candidate.site_url:
+                feed.site_url = candidate.site_url
             follow = await follows.add(
                 FeedFollow(
                     chat_id=chat.id,
