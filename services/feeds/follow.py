@@ -20,7 +20,7 @@ from enum import StrEnum
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.alerts.keywords import parse_keywords
+from services.alerts.keywords import Vocabulary, parse_keywords, understand
 from services.alerts.subscriptions import ChatRef
 from services.feeds.discover import FeedCandidate, feed_links
 from services.feeds.fetch import fetch_feed
@@ -78,6 +78,7 @@ class FollowResult:
     candidates: tuple[FeedCandidate, ...] = ()  # CHOOSE
     choice_id: int | None = None  # CHOOSE: pass to choose() with the candidate's index
     limit: int = DEFAULT_FOLLOW_LIMIT
+    corrections: tuple[tuple[str, str], ...] = ()  # ADDED: (typed, understood), as /subscribe
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,7 @@ class FollowService:
         client: httpx.AsyncClient,
         *,
         clock: Callable[[], datetime],
+        vocabulary: Vocabulary,
         limit: int = DEFAULT_FOLLOW_LIMIT,
         allowed_hosts: frozenset[str] = frozenset(),
         resolver: Resolver = resolve_host,
@@ -119,6 +121,7 @@ class FollowService:
         self._sessions = session_factory
         self._client = client
         self._clock = clock
+        self._vocabulary = vocabulary  # typos in the words are read as /subscribe reads them
         self.limit = limit
         self._allowed_hosts = allowed_hosts
         self._resolver = resolver
@@ -300,7 +303,7 @@ class FollowService:
         """Follow the feed at ``candidate.url`` (its title, when known, names it until its
         first poll says otherwise)."""
         feed_url = candidate.url
-        keywords = parse_keywords(terms)
+        keywords = understand(parse_keywords(terms), self._vocabulary)
         now = self._clock()
         async with self._sessions.begin() as session:
             # The chat's row, locked: two /follow at once take turns over the limit.
@@ -345,7 +348,12 @@ class FollowService:
                 return FollowResult(
                     FollowStatus.ALREADY, followed_view(raced, feed), limit=self.limit
                 )
-            return FollowResult(FollowStatus.ADDED, followed_view(follow, feed), limit=self.limit)
+            return FollowResult(
+                FollowStatus.ADDED,
+                followed_view(follow, feed),
+                limit=self.limit,
+                corrections=keywords.corrections,
+            )
 
 
 def _restart(feed: Feed, now: datetime) -> None:

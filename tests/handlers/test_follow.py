@@ -166,6 +166,26 @@ async def test_a_group_follows_a_feed_and_only_its_new_entries_alert_only_that_g
     assert again.startswith("This chat already follows <b>Feed /harbour</b> (f")
 
 
+async def test_typos_in_the_words_are_read_as_words_the_archive_knows(world: World) -> None:
+    await world.bot.load(
+        RawArticle(
+            title="Parliament debates the pension reform",
+            body="The pension reform reached parliament today. Sport was not discussed.",
+        )
+    )
+    url = one_story(world.site, "/typos", ("a", "Old news"))
+    answer = await world.say(f"/follow {url} pensoin parliment -sprot", GROUP, ADMIN)
+    assert answer.startswith("✅ This chat now follows <b>Feed /typos</b> (f")
+    assert "I read “pensoin” as “pension” and “parliment” as “parliament”." in answer
+    assert (
+        "Only entries mentioning <b>pension</b> <b>parliament</b>, except those mentioning "
+        "<b>sport</b>." in answer
+    )
+    (followed,) = await world.bot.services.follows.followed(GROUP)
+    assert (followed.include, followed.exclude) == (("pension", "parliament"), ("sport",))
+    assert followed.query == "pensoin parliment -sprot"  # as typed
+
+
 async def test_chats_following_one_url_share_one_feed_and_one_poll(world: World) -> None:
     url = one_story(world.site, "/shared", ("a", "Quiet day at the harbour"))
     await world.say(f"/follow {url}", GROUP, ADMIN)

@@ -16,7 +16,7 @@ from services.feeds.follow import FollowService
 from services.feeds.store import EntryWriter
 from services.ingest import IngestService
 from storage.models import OutboxMessage
-from tests.conftest import FixedClock
+from tests.conftest import EveryWordKnown, FixedClock
 from tests.services.feeds.test_feed_service import public_dns
 from tests.services.feeds.test_store import entry
 
@@ -29,7 +29,12 @@ async def test_a_story_in_two_feeds_alerts_each_follower_once(
     sessions: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
     follows = FollowService(
-        sessions, httpx.AsyncClient(), clock=clock, limit=5, resolver=public_dns
+        sessions,
+        httpx.AsyncClient(),
+        clock=clock,
+        vocabulary=EveryWordKnown(),
+        limit=5,
+        resolver=public_dns,
     )
     for chat, urls in ((BOTH, (FIRST, SECOND)), (SECOND_ONLY, (SECOND,))):
         for url in urls:
