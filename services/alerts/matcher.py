@@ -144,21 +144,24 @@ class AlertMatcher:
         due = {  # a paused chat has no due time: nothing is queued for it
             chat_id: due_time(prefs_of(chat), now) for chat_id, chat in chats.items() if chat.active
         }
-        rows: list[dict[str, Any]] = [
-            {
-                "chat_id": recipient.chat_id,
-                "topic": recipient.topic,
-                "article_id": article.id,
-                "status": "pending",
-                "due_at": due[recipient.chat_id],
-                "attempts": 0,
-                "created_at": now,
-            }
-            for article, found_ in matches
-            for recipient in found_
-            if recipient.chat_id in due
-        ]
-        await OutboxRepository(session).enqueue(rows)
+        # Keyed as the outbox is: one story logged by two feeds in one batch is one alert.
+        rows: dict[tuple[int, int, int], dict[str, Any]] = {}
+        for article, found_ in matches:
+            for recipient in found_:
+                if recipient.chat_id in due:
+                    rows.setdefault(
+                        (recipient.chat_id, recipient.topic, article.id),
+                        {
+                            "chat_id": recipient.chat_id,
+                            "topic": recipient.topic,
+                            "article_id": article.id,
+                            "status": "pending",
+                            "due_at": due[recipient.chat_id],
+                            "attempts": 0,
+                            "created_at": now,
+                        },
+                    )
+        await OutboxRepository(session).enqueue(list(rows.values()))
         if rows:
             log.info("queued %d alerts for %d new articles", len(rows), len(work))
         return len(rows)
