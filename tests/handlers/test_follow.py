@@ -230,6 +230,28 @@ async def test_one_article_from_a_public_and_a_private_feed_alerts_each_chat_onc
         assert sorted(pairs.all()) == sorted([(GROUP, 1), (OTHER_GROUP, 1), (SUBSCRIBER, 1)])
 
 
+async def test_one_story_under_two_feeds_own_ids_and_links_alerts_each_follower_once(
+    world: World,
+) -> None:
+    """The second feed's copy is recognised by its text alone, and still reaches the chat
+    that follows only that feed; the chat following both hears of it once."""
+    bot, site = world.bot, world.site
+    first = one_story(site, "/first", ("f0", "Old first story"))
+    second = one_story(site, "/second", ("s0", "Old second story"))
+    for url in (first, second):
+        await world.say(f"/follow {url} harbour", GROUP, ADMIN)
+    await world.say(f"/follow {second} harbour", OTHER_GROUP, ADMIN)
+    assert await world.poll_and_deliver() == 0
+
+    story = "Harbour reopens after the strike"
+    for path, guid, old in (("/first", "f1", "f0"), ("/second", "s1", "s0")):
+        bot.clock.now += timedelta(minutes=11)
+        one_story(site, path, (old, f"Old {path[1:]} story"), (guid, story), at=bot.clock.now)
+        await world.poll_and_deliver()
+    assert len(world.alerts_to(GROUP)) == 1
+    assert len(world.alerts_to(OTHER_GROUP)) == 1
+
+
 async def test_an_admin_adding_a_followed_url_makes_it_public(world: World) -> None:
     bot, site = world.bot, world.site
     url = one_story(site, "/made-public", ("a", "Old harbour news"))
