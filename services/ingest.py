@@ -206,14 +206,7 @@ class IngestService:
                 report.rejected.append(result)
             else:
                 prepared.append(result)
-        batch = await self._store_batch(prepared, notify)
-        report.added += batch.added
-        report.updated += batch.updated
-        report.skipped += batch.skipped
-        report.added_ids.extend(batch.added_ids)
-        report.updated_ids.extend(batch.updated_ids)
-        if place:
-            report.placed.update(batch.placed)
+        _absorb(report, await self._store_batch(prepared, notify), place=place)
         if on_progress is not None:
             on_progress(report)
 
@@ -237,12 +230,7 @@ class IngestService:
                     if attempt:
                         report.skipped += 1
                     continue
-                report.added += stored.added
-                report.updated += stored.updated
-                report.skipped += stored.skipped
-                report.added_ids.extend(stored.added_ids)
-                report.updated_ids.extend(stored.updated_ids)
-                report.placed.update(stored.placed)
+                _absorb(report, stored, place=True)
                 break
         return report
 
@@ -296,6 +284,17 @@ class IngestService:
             for where, article_id, outcome in placed
         }
         return report
+
+
+def _absorb(report: IngestReport, batch: IngestReport, *, place: bool) -> None:
+    """Add a stored batch's outcome to the report (its rejections are counted elsewhere)."""
+    report.added += batch.added
+    report.updated += batch.updated
+    report.skipped += batch.skipped
+    report.added_ids.extend(batch.added_ids)
+    report.updated_ids.extend(batch.updated_ids)
+    if place:
+        report.placed.update(batch.placed)
 
 
 class _KeyMap:

@@ -14,11 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.alerts.matching import Recipient, SubscriptionIndex, SubscriptionRule
 from services.alerts.schedule import due_time
 from services.alerts.subscriptions import prefs_of
-from services.alerts.tailing import CachedIndex, LogTail
+from services.alerts.tailing import NEW_CURSOR, CachedIndex, LogTail
 from storage.alerts import ChatRepository, OutboxRepository, SubscriptionRepository
 from storage.articles import ADDED, ArticleRepository, EventRow
 from storage.follows import FeedItemRepository, FollowRepository, ItemRow
 from storage.models import FeedFollow, Subscription
+
+__all__ = ["CURSOR", "FEED_CURSOR", "NEW_CURSOR", "AlertMatcher"]  # NEW_CURSOR: from tailing
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.sender import TelegramAlertSender
 from services.alerts.delivery import DeliveryWorker
-from services.alerts.matcher import CURSOR, AlertMatcher
+from services.alerts.matcher import CURSOR, NEW_CURSOR, AlertMatcher
 from services.alerts.ratelimit import TokenBucket
-from services.alerts.tailing import NEW_CURSOR
 from services.parsing import RawArticle
 from storage.alerts import CursorRepository, OutboxRepository
 from storage.db import create_engine, create_session_factory
