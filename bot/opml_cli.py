@@ -38,7 +38,9 @@ async def export_opml(feeds: FeedService, now: datetime) -> str:
     """Every feed, public or a chat's, as OPML 2.0 text."""
     listed = await feeds.list_feeds()
     document = render_opml(
-        (OpmlFeed(feed.url, feed.title) for feed in listed), title=EXPORT_TITLE, created=now
+        (OpmlFeed(feed.url, feed.title, feed.site_url) for feed in listed),
+        title=EXPORT_TITLE,
+        created=now,
     )
     return document.decode("utf-8")
 
@@ -78,7 +80,7 @@ async def import_opml(feeds: FeedService, path: Path, interval: timedelta, out: 
             shown = outline.xml_url[:80] + "…"
             print(f"refused {shown}: longer than {MAX_URL_LENGTH} characters", file=out)
             continue
-        result = await feeds.add(outline.xml_url, interval)
+        result = await feeds.add(outline.xml_url, interval, site_url=outline.html_url)
         if result.feed is None:
             counts["refused"] += 1
             print(f"refused {outline.xml_url}: {result.refusal}", file=out)

@@ -112,6 +112,7 @@ class Runtime:
                 sessions,
                 http,
                 clock=clock,
+                vocabulary=index,
                 limit=settings.follow_limit,
                 allowed_hosts=settings.feed_allowed_hosts,
             ),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from babel.lists import format_list
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from handlers.i18n import N_, _, bidi, format_day, format_number
+from handlers.i18n import N_, _, bidi, current_language, format_day, format_number
 from services.articles import ArticleView
 from services.search import SearchPage
 
@@ -30,6 +32,20 @@ _MAX_ID = 2**63 - 1  # session ids are BIGINT
 class Rendered:
     text: str
     keyboard: InlineKeyboardMarkup | None = None
+
+
+def render_readings(corrections: Sequence[tuple[str, str]]) -> str:
+    """How typo'd keywords were read (HTML), as /subscribe and /follow say; "" for none."""
+    if not corrections:
+        return ""
+    readings = format_list(
+        [
+            _("“{typed}” as “{meant}”").format(typed=bidi(escape(typed)), meant=bidi(escape(meant)))
+            for typed, meant in corrections
+        ],
+        locale=current_language(),
+    )
+    return _("I read {readings}.").format(readings=readings)
 
 
 def deep_link(bot_username: str, article: ArticleView) -> str:

@@ -9,7 +9,7 @@ from babel.lists import format_list
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.i18n import N_, _, bidi, current_language, format_number, ngettext
-from handlers.render import MAX_MESSAGE_CHARS, deep_link, render_article_block
+from handlers.render import MAX_MESSAGE_CHARS, deep_link, render_article_block, render_readings
 from handlers.render_follow import describe_follow, render_follows_block, unfollow_buttons
 from services.alerts.channels import ManagedChat
 from services.alerts.schedule import DeliveryPrefs, format_minutes
@@ -125,17 +125,8 @@ def render_subscribed(result: SubscribeResult, *, where: str = "", handle: str =
         )
     else:
         text = _("✅ Subscribed (#{id}): {what}.").format(id=subscription.id, what=what)
-    if result.corrections:
-        readings = format_list(
-            [
-                _("“{typed}” as “{meant}”").format(
-                    typed=bidi(escape(typed)), meant=bidi(escape(meant))
-                )
-                for typed, meant in result.corrections
-            ],
-            locale=current_language(),
-        )
-        text += "\n" + _("I read {readings}.").format(readings=readings)
+    if readings := render_readings(result.corrections):
+        text += "\n" + readings
     return (
         text
         + "\n"

@@ -9,7 +9,7 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from handlers.i18n import _, bidi, ngettext
-from handlers.render import MAX_CALLBACK_BYTES
+from handlers.render import MAX_CALLBACK_BYTES, render_readings
 from services.feeds.discover import FeedCandidate
 from services.feeds.follow import FollowedFeed, FollowResult, FollowStatus, Refusal
 
@@ -102,6 +102,8 @@ def render_followed(
         )
         if words := describe_words(followed):
             text += "\n" + _("Only {words}.").format(words=words)
+        if readings := render_readings(result.corrections):
+            text += "\n" + readings
         text += "\n" + _("What it holds now is not announced; new entries are.")
         return text + "\n" + see, None
     if result.status == FollowStatus.ALREADY and followed is not None:

@@ -48,10 +48,24 @@ class IngestReport:
     rejected: list[Rejected] = field(default_factory=list)
     added_ids: list[int] = field(default_factory=list)
     updated_ids: list[int] = field(default_factory=list)
+    # With ``ingest(..., place=True)``: the stored article each item became or was found to
+    # be, by the item's location (rejected items have none).
+    placed: dict[str, Placed] = field(default_factory=dict)
 
     @property
     def seen(self) -> int:
         return self.added + self.updated + self.skipped + len(self.rejected)
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """The stored article one item was added as, updated, or recognised as (skipped)."""
+
+    article_id: int
+    outcome: str  # ADDED, UPDATED or SKIPPED
+
+
+ADDED, UPDATED, SKIPPED = "added", "updated", "skipped"
 
 
 class IngestInterrupted(Exception):
@@ -77,6 +91,7 @@ class PreparedArticle:
     canonical_url: str | None
     fingerprint: str
     values: dict[str, Any]
+    location: str
 
 
 def fingerprint(title: str, body: str) -> str:
@@ -110,7 +125,7 @@ def prepare(raw: RawArticle, location: str) -> PreparedArticle | Rejected:
         "source": (raw.source or "").strip()[:256] or None,
         "published_at": raw.published_at,
     }
-    return PreparedArticle(raw.external_id, canonical, fingerprint(title, body), values)
+    return PreparedArticle(raw.external_id, canonical, fingerprint(title, body), values, location)
 
 
 Located = tuple[RawArticle | Rejected, str]
@@ -144,11 +159,13 @@ class IngestService:
         *,
         on_progress: Callable[[IngestReport], None] | None = None,
         notify: NotifyRule | None = None,
+        place: bool = False,
     ) -> IngestReport:
         """Store parsed items (each with where it came from); return the counts.
 
         ``notify`` decides from a new article's publication time whether subscribers hear
-        of it (default: always); updates never alert.
+        of it (default: always); updates never alert. ``place``: say in ``report.placed``
+        which stored article each item became (kept off for big loads: it grows per item).
         """
         report = IngestReport()
         loop = asyncio.get_running_loop()
@@ -162,9 +179,10 @@ class IngestService:
                     in_flight.append(loop.run_in_executor(self._executor, prepare_batch, batch))
                 if len(in_flight) > PREPARE_AHEAD:
                     prepared = await in_flight.popleft()
-                    await self._store_prepared(prepared, report, on_progress, notify)
+                    await self._store_prepared(prepared, report, on_progress, notify, place)
             while in_flight:
-                await self._store_prepared(await in_flight.popleft(), report, on_progress, notify)
+                prepared = await in_flight.popleft()
+                await self._store_prepared(prepared, report, on_progress, notify, place)
         except Exception as error:
             fault = storage_fault(error)
             if fault is None:
@@ -180,6 +198,7 @@ class IngestService:
         report: IngestReport,
         on_progress: Callable[[IngestReport], None] | None,
         notify: NotifyRule | None,
+        place: bool,
     ) -> None:
         prepared: list[PreparedArticle] = []
         for result in results:
@@ -187,38 +206,38 @@ class IngestService:
                 report.rejected.append(result)
             else:
                 prepared.append(result)
-        await self._store_batch(prepared, report, notify)
+        _absorb(report, await self._store_batch(prepared, notify), place=place)
         if on_progress is not None:
             on_progress(report)
 
     async def _store_batch(
-        self, batch: list[PreparedArticle], report: IngestReport, notify: NotifyRule | None
-    ) -> None:
+        self, batch: list[PreparedArticle], notify: NotifyRule | None
+    ) -> IngestReport:
         try:
             async with self._sessions.begin() as session:
-                await self._store(session, batch, report_into := IngestReport(), notify)
+                return await self._store(session, batch, notify)
         except IntegrityError:
-            # A concurrent writer stored one of these first: go one by one so the rest lands.
-            report_into = IngestReport()
-            for article in batch:
+            pass
+        # A concurrent writer stored one of these first: go one by one so the rest lands.
+        # An article refused once is tried again: the other writer's copy is there to match.
+        report = IngestReport()
+        for article in batch:
+            for attempt in range(2):
                 try:
                     async with self._sessions.begin() as session:
-                        await self._store(session, [article], report_into, notify)
+                        stored = await self._store(session, [article], notify)
                 except IntegrityError:
-                    report_into.skipped += 1
-        report.added += report_into.added
-        report.updated += report_into.updated
-        report.skipped += report_into.skipped
-        report.added_ids.extend(report_into.added_ids)
-        report.updated_ids.extend(report_into.updated_ids)
+                    if attempt:
+                        report.skipped += 1
+                    continue
+                _absorb(report, stored, place=True)
+                break
+        return report
 
     async def _store(
-        self,
-        session: AsyncSession,
-        batch: list[PreparedArticle],
-        report: IngestReport,
-        notify: NotifyRule | None,
-    ) -> None:
+        self, session: AsyncSession, batch: list[PreparedArticle], notify: NotifyRule | None
+    ) -> IngestReport:
+        report = IngestReport()
         repo = ArticleRepository(session)
         existing = await repo.find_matches(
             (a.external_id for a in batch if a.external_id),
@@ -230,6 +249,8 @@ class IngestService:
             known.put(row["id"], row)
         now = self._clock()
         new_rows: list[dict[str, Any]] = []
+        # Each item's article; a negative id stands for the new row -id - 1, not inserted yet.
+        placed: list[tuple[str, int, str]] = []
         for item in batch:
             target = known.match(item)
             if target is None:
@@ -237,13 +258,15 @@ class IngestService:
                 row.update(
                     stored_at=now, updated_at=now, sort_at=item.values["published_at"] or now
                 )
-                known.put(-len(new_rows) - 1, row)  # placeholder id until inserted
+                known.put(-len(new_rows) - 1, row)
                 new_rows.append(row)
+                placed.append((item.location, -len(new_rows), ADDED))
                 continue
             target_id, row = target
             merged = _merge(row, item)
             if target_id < 0 or _same_content(row, merged) or known.taken_by_other(target_id, item):
                 report.skipped += 1
+                placed.append((item.location, target_id, SKIPPED))
                 continue
             merged.update(updated_at=now, sort_at=merged["published_at"] or row["stored_at"])
             await repo.update_one(target_id, merged)
@@ -251,10 +274,27 @@ class IngestService:
             known.put(target_id, row)
             report.updated += 1
             report.updated_ids.append(target_id)
+            placed.append((item.location, target_id, UPDATED))
         flags = None if notify is None else [notify(row["published_at"]) for row in new_rows]
         ids = await repo.insert_many(new_rows, flags)
         report.added += len(ids)
         report.added_ids.extend(ids)
+        report.placed = {
+            where: Placed(ids[-article_id - 1] if article_id < 0 else article_id, outcome)
+            for where, article_id, outcome in placed
+        }
+        return report
+
+
+def _absorb(report: IngestReport, batch: IngestReport, *, place: bool) -> None:
+    """Add a stored batch's outcome to the report (its rejections are counted elsewhere)."""
+    report.added += batch.added
+    report.updated += batch.updated
+    report.skipped += batch.skipped
+    report.added_ids.extend(batch.added_ids)
+    report.updated_ids.extend(batch.updated_ids)
+    if place:
+        report.placed.update(batch.placed)
 
 
 class _KeyMap:

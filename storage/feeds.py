@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import insert_unless_present
-from storage.models import Article, Feed
+from storage.models import Feed
 
 
 class FeedRepository:
@@ -51,34 +51,6 @@ class FeedRepository:
 
     async def all(self) -> list[Feed]:
         return list((await self._session.execute(select(Feed).order_by(Feed.id))).scalars())
-
-    async def external_ids(self, article_ids: Sequence[int]) -> dict[int, str | None]:
-        """The external id (for a feed entry: ``feed<id>:<guid>``) of each article."""
-        found: dict[int, str | None] = {}
-        for start in range(0, len(article_ids), 500):  # under every driver's bind limit
-            chunk = article_ids[start : start + 500]
-            rows = await self._session.execute(
-                select(Article.id, Article.external_id).where(Article.id.in_(chunk))
-            )
-            found.update((int(article_id), external) for article_id, external in rows.all())
-        return found
-
-    async def ids_by_keys(
-        self, external_ids: Sequence[str], canonical_urls: Sequence[str]
-    ) -> dict[str, int]:
-        """Article ids by external id and by canonical URL (both kinds of key in one map)."""
-        found: dict[str, int] = {}
-        for column, keys in (
-            (Article.external_id, external_ids),
-            (Article.canonical_url, canonical_urls),
-        ):
-            unique = sorted(set(keys))
-            for start in range(0, len(unique), 500):
-                rows = await self._session.execute(
-                    select(column, Article.id).where(column.in_(unique[start : start + 500]))
-                )
-                found.update((str(key), int(article_id)) for key, article_id in rows.all())
-        return found
 
     async def remove(self, feed_id: int) -> bool:
         result = await self._session.execute(delete(Feed).where(Feed.id == feed_id))
@@ -160,6 +132,7 @@ class FeedRepository:
 # The polling state a poll's outcome sets (FeedRepository.record).
 FEED_STATE = (
     "title",
+    "site_url",
     "etag",
     "last_modified",
     "body_hash",

@@ -196,6 +196,9 @@ class Feed(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
     title: Mapped[str | None] = mapped_column(String(512))
+    # The site the feed belongs to, as the feed (or an imported OPML outline) names it: only
+    # shown and exported (OPML htmlUrl), never fetched.
+    site_url: Mapped[str | None] = mapped_column(String(2048))
     etag: Mapped[str | None] = mapped_column(String(512))
     last_modified: Mapped[str | None] = mapped_column(String(128))
     # SHA-256 of the body last stored: a feed that ignores conditional GET but sends the

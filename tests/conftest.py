@@ -137,6 +137,16 @@ def clock() -> FixedClock:
     return FixedClock()
 
 
+class EveryWordKnown:
+    """A vocabulary for services under test that knows every word: nothing is corrected."""
+
+    def document_frequency(self, term: str) -> int:
+        return 1
+
+    def closest_term(self, word: str) -> str | None:
+        return word
+
+
 @pytest.fixture
 def seed_article() -> Path:
     path = SHARED / "seeds" / "000_c74e056f559fd1b5.txt"

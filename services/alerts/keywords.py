@@ -1,10 +1,12 @@
-"""Subscription keywords: parsing what users type, and the stems articles are matched on."""
+"""Subscription keywords: parsing what users type, reading its typos as words the archive
+knows, and the stems articles are matched on. Subscriptions and followed feeds alike."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from storage.text import words
+from storage.text import tokens, words
 
 MAX_KEYWORDS = 20
 # Suffix, and how many letters must remain for it to be cut ("news" keeps its "s").
@@ -56,3 +58,43 @@ def parse_keywords(text: str) -> KeywordQuery:
             if word not in target:
                 target.append(word)
     return KeywordQuery(tuple(include[:MAX_KEYWORDS]), tuple(exclude[:MAX_KEYWORDS]))
+
+
+class Vocabulary(Protocol):
+    """What the archive knows of words: used to read a typo'd keyword as what was meant."""
+
+    def document_frequency(self, term: str) -> int: ...
+
+    def closest_term(self, word: str) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Understood:
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    corrections: tuple[tuple[str, str], ...]  # (typed, understood), of the included words
+
+
+def understand(keywords: KeywordQuery, vocabulary: Vocabulary) -> Understood:
+    """The keywords with each word the archive has never seen read as its closest known one
+    (``obma`` -> ``obama``); the corrections of included words are shown to the user."""
+    include, corrections = _understand(keywords.include, vocabulary)
+    exclude, _ = _understand(keywords.exclude, vocabulary)
+    return Understood(include, exclude, corrections)
+
+
+def _understand(
+    typed: tuple[str, ...], vocabulary: Vocabulary
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    understood: list[str] = []
+    corrections: list[tuple[str, str]] = []
+    for word in typed:
+        meant = word
+        # A word search splits into several terms (Chinese, Thai...) is no typo of one.
+        if len(tokens(word)) == 1 and vocabulary.document_frequency(word) == 0:
+            meant = vocabulary.closest_term(word) or word
+            if meant != word:
+                corrections.append((word, meant))
+        if meant not in understood:
+            understood.append(meant)
+    return tuple(understood), tuple(corrections)

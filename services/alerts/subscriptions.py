@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.alerts.keywords import parse_keywords
+from services.alerts.keywords import Vocabulary, parse_keywords, understand
 from services.alerts.schedule import DIGEST_MODES, DeliveryPrefs, due_time
 from storage.alerts import ChatRepository, OutboxRepository, SubscriptionRepository
 from storage.models import Chat, Subscription
@@ -20,14 +19,6 @@ MAX_SUBSCRIPTIONS_PER_CHAT = 50
 NO_SOURCE_NAME = "no_source_name"  # "source:" with no name after it
 NO_LETTERS = "no_letters"  # keywords without a letter or digit
 TOO_MANY = "too_many"  # the chat has MAX_SUBSCRIPTIONS_PER_CHAT already
-
-
-class Vocabulary(Protocol):
-    """What the archive knows of words: used to read a typo'd keyword as what was meant."""
-
-    def document_frequency(self, term: str) -> int: ...
-
-    def closest_term(self, word: str) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +111,8 @@ class SubscriptionService:
         keywords = parse_keywords(words)
         if words.strip() and not (keywords.include or keywords.exclude):
             return SubscribeResult(None, refusal=NO_LETTERS)
-        include, corrections = self._understand(keywords.include)
-        exclude, _ = self._understand(keywords.exclude)
+        understood = understand(keywords, self._vocabulary)
+        include, exclude = understood.include, understood.exclude
         async with self._sessions.begin() as session:
             await ChatRepository(session).ensure(chat.id, chat.kind, chat.title, self._clock())
             repo = SubscriptionRepository(session)
@@ -135,7 +126,7 @@ class SubscriptionService:
                     " ".join(exclude),
                     source_terms,
                 ):
-                    return SubscribeResult(view_of(row), corrections)
+                    return SubscribeResult(view_of(row), understood.corrections)
             row = await repo.add(
                 Subscription(
                     chat_id=chat.id,
@@ -148,21 +139,7 @@ class SubscriptionService:
                     created_at=self._clock(),
                 )
             )
-            return SubscribeResult(view_of(row), corrections)
-
-    def _understand(self, words: tuple[str, ...]) -> tuple[list[str], tuple[tuple[str, str], ...]]:
-        understood: list[str] = []
-        corrections: list[tuple[str, str]] = []
-        for word in words:
-            meant = word
-            # A word search splits into several terms (Chinese, Thai...) is no typo of one.
-            if len(tokens(word)) == 1 and self._vocabulary.document_frequency(word) == 0:
-                meant = self._vocabulary.closest_term(word) or word
-                if meant != word:
-                    corrections.append((word, meant))
-            if meant not in understood:
-                understood.append(meant)
-        return understood, tuple(corrections)
+            return SubscribeResult(view_of(row), understood.corrections)
 
     async def list_for_chat(self, chat_id: int) -> list[SubscriptionView]:
         async with self._sessions() as session:

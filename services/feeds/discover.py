@@ -21,6 +21,7 @@ MAX_CANDIDATES = 8  # one button each; a page naming more is unusual
 class FeedCandidate:
     url: str
     title: str | None
+    site_url: str | None = None  # the site it belongs to, when something said (OPML htmlUrl)
 
 
 def feed_links(body: bytes, base_url: str) -> list[FeedCandidate]:

@@ -20,12 +20,12 @@ from enum import StrEnum
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.alerts.keywords import parse_keywords
+from services.alerts.keywords import Vocabulary, parse_keywords, understand
 from services.alerts.subscriptions import ChatRef
 from services.feeds.discover import FeedCandidate, feed_links
 from services.feeds.fetch import fetch_feed
 from services.feeds.guard import FeedUrlRefused, Resolver, check_feed_url, resolve_host
-from services.feeds.parse import parse_feed
+from services.feeds.parse import parse_feed, site_address
 from storage.alerts import ChatRepository
 from storage.feeds import FeedRepository
 from storage.follows import FollowChoiceRepository, FollowRepository
@@ -66,6 +66,7 @@ class FollowedFeed:
     include: tuple[str, ...]
     exclude: tuple[str, ...]
     active: bool  # false while the feed is not polled (stopped after many errors)
+    site_url: str | None = None  # the site the feed belongs to (OPML htmlUrl)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ class FollowResult:
     candidates: tuple[FeedCandidate, ...] = ()  # CHOOSE
     choice_id: int | None = None  # CHOOSE: pass to choose() with the candidate's index
     limit: int = DEFAULT_FOLLOW_LIMIT
+    corrections: tuple[tuple[str, str], ...] = ()  # ADDED: (typed, understood), as /subscribe
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,7 @@ def followed_view(follow: FeedFollow, feed: Feed) -> FollowedFeed:
         tuple(follow.include_terms.split()),
         tuple(follow.exclude_terms.split()),
         feed.active,
+        feed.site_url,
     )
 
 
@@ -110,6 +113,7 @@ class FollowService:
         client: httpx.AsyncClient,
         *,
         clock: Callable[[], datetime],
+        vocabulary: Vocabulary,
         limit: int = DEFAULT_FOLLOW_LIMIT,
         allowed_hosts: frozenset[str] = frozenset(),
         resolver: Resolver = resolve_host,
@@ -117,6 +121,7 @@ class FollowService:
         self._sessions = session_factory
         self._client = client
         self._clock = clock
+        self._vocabulary = vocabulary  # typos in the words are read as /subscribe reads them
         self.limit = limit
         self._allowed_hosts = allowed_hosts
         self._resolver = resolver
@@ -130,11 +135,13 @@ class FollowService:
         user_id: int | None = None,
         *,
         discover: bool = True,
+        site_url: str | None = None,
     ) -> FollowResult:
         """Follow a feed, or the feed a page names, with optional words (``iran -sport``).
 
         ``discover=False`` takes the URL for a feed without fetching it (an OPML outline's
         xmlUrl): only the guard and the limit apply, and a bad feed shows in its polls.
+        ``site_url`` (an outline's htmlUrl) is kept for a feed that names no site yet.
         """
         keywords = parse_keywords(terms)
         if terms.strip() and not (keywords.include or keywords.exclude):
@@ -145,7 +152,7 @@ class FollowService:
             normalised = await self._check(url)
         except FeedUrlRefused as refusal:
             return self._refused(Refusal.ADDRESS, str(refusal))
-        feed = FeedCandidate(normalised, None)
+        feed = FeedCandidate(normalised, None, site_address(site_url))
         if discover and not await self._known(normalised):
             found = await self._discover(normalised)
             if isinstance(found, FollowResult):
@@ -293,7 +300,7 @@ class FollowService:
         """Follow the feed at ``candidate.url`` (its title, when known, names it until its
         first poll says otherwise)."""
         feed_url = candidate.url
-        keywords = parse_keywords(terms)
+        keywords = understand(parse_keywords(terms), self._vocabulary)
         now = self._clock()
         async with self._sessions.begin() as session:
             # The chat's row, locked: two /follow at once take turns over the limit.
@@ -318,6 +325,8 @@ class FollowService:
                 _restart(feed, now)
             if feed.title is None and candidate.title:
                 feed.title = candidate.title[:512]
+            if feed.site_url is None and candidate.site_url:
+                feed.site_url = candidate.site_url
             follow = await follows.add(
                 FeedFollow(
                     chat_id=chat.id,
@@ -336,7 +345,12 @@ class FollowService:
                 return FollowResult(
                     FollowStatus.ALREADY, followed_view(raced, feed), limit=self.limit
                 )
-            return FollowResult(FollowStatus.ADDED, followed_view(follow, feed), limit=self.limit)
+            return FollowResult(
+                FollowStatus.ADDED,
+                followed_view(follow, feed),
+                limit=self.limit,
+                corrections=keywords.corrections,
+            )
 
 
 def _restart(feed: Feed, now: datetime) -> None:

@@ -101,7 +101,9 @@ async def follow_outlines(
         if len(outline.xml_url) > MAX_URL_LENGTH:  # FollowService would follow it cut short
             done.append(ImportedOutline(outline, _too_long(follows.limit)))
             continue
-        result = await follows.follow(chat, topic, outline.xml_url, "", user_id, discover=False)
+        result = await follows.follow(
+            chat, topic, outline.xml_url, "", user_id, discover=False, site_url=outline.html_url
+        )
         if result.status == FollowStatus.LIMIT:
             full = result
         done.append(ImportedOutline(outline, result))
@@ -124,5 +126,5 @@ async def export_followed(
     topics is one outline); with how many feeds it holds."""
     seen: dict[str, OpmlFeed] = {}
     for followed in await follows.followed(chat_id):
-        seen.setdefault(followed.url, OpmlFeed(followed.url, followed.title))
+        seen.setdefault(followed.url, OpmlFeed(followed.url, followed.title, followed.site_url))
     return len(seen), render_opml(seen.values(), title=title, created=created)

@@ -4,7 +4,9 @@ Per entry: guid (id/guid, else the canonical link, else a hash of title and summ
 title (markup removed, entities decoded; else the body's first sentence), body (the
 fullest of content and summary, as paragraphs), url (resolved against xml:base and the
 feed's URL, http(s) only), published (published, updated or created, aware UTC; none when
-more than a day in the future). What cannot be used is reported in ``problems``.
+more than a day in the future). What cannot be used is reported in ``problems``. The feed's
+own site address (RSS channel link, Atom alternate link) is kept when it is a usable
+http(s) URL: it is only exported (OPML htmlUrl), never fetched.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from services.text import clean_title
 from services.urls import canonicalize_url, is_http_url
 
 FUTURE_TOLERANCE = timedelta(days=1)
+# What the feeds table keeps of a site address; a longer one is dropped, not cut short.
+MAX_SITE_URL_LENGTH = 2048
 DERIVED_TITLE_MAX_CHARS = 150
 GUID_MAX_CHARS = 500  # longer ones are replaced by their hash
 _DATE_KEYS = ("published", "updated", "created")
@@ -53,6 +57,7 @@ class ParsedFeed:
     title: str | None
     entries: list[FeedEntry]
     problems: list[str]  # for a human: "entry 3: duplicate guid 'x'; kept the first"
+    site_url: str | None = None  # the site the feed belongs to, as it says
     kind: DocumentKind = "feed"  # what callers branch on; never the problems' wording
 
 
@@ -95,7 +100,18 @@ def parse_feed(
             entries.append(entry)
     if not entries and (malformed or not _get(parsed, "version")):
         return _not_a_feed(_html_page(body) or malformed or "no RSS or Atom element found")
-    return ParsedFeed(title, entries, problems)
+    site = site_address(str(_get(parsed.feed, "link") or ""), base_url)
+    return ParsedFeed(title, entries, problems, site)
+
+
+def site_address(link: str | None, base_url: str | None = None) -> str | None:
+    """A site's address fit to keep: absolute http(s) (resolved against ``base_url``), and
+    short enough for the feeds table; None otherwise. Used for display and export only."""
+    link = " ".join((link or "").split())
+    if not link:
+        return None
+    url = urljoin(base_url, link) if base_url else link
+    return url if len(url) <= MAX_SITE_URL_LENGTH and is_http_url(url) else None
 
 
 def _entry(

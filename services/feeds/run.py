@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.feeds.fetch import FetchResult
+from services.feeds.parse import ParsedFeed
 from storage.feeds import FEED_STATE
 from storage.models import Feed
 
@@ -108,7 +109,7 @@ def next_state(
     feed: Feed,
     fetched: FetchResult | None,
     report: PollReport,
-    title: str | None,
+    parsed: ParsedFeed | None,
     now: datetime,
 ) -> dict[str, Any]:
     """The feed's polling state after this poll (from its state when claimed)."""
@@ -133,6 +134,9 @@ def next_state(
         state.update(etag=fetched.etag, last_modified=fetched.last_modified)
         if fetched.body is not None:
             state["body_hash"] = body_hash(fetched.body)
-    if title and not feed.title:
-        state["title"] = title[:512]
+    if parsed is not None:
+        if parsed.title and not feed.title:
+            state["title"] = parsed.title[:512]
+        if parsed.site_url:  # the feed's word on its site is the latest one
+            state["site_url"] = parsed.site_url
     return state

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.feeds.fetch import FetchResult, fetch_feed
 from services.feeds.guard import FeedUrlRefused, Resolver, check_feed_url, resolve_host
-from services.feeds.parse import parse_feed
+from services.feeds.parse import ParsedFeed, parse_feed, site_address
 from services.feeds.run import (
     RECORD_WITHIN_SECONDS,
     Polled,
@@ -58,6 +58,7 @@ class FeedView:
     last_error: str | None
     last_polled_at: datetime | None
     next_poll_at: datetime
+    site_url: str | None = None  # the site the feed belongs to (OPML htmlUrl)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ def _view(feed: Feed) -> FeedView:
         feed.last_error,
         feed.last_polled_at,
         feed.next_poll_at,
+        feed.site_url,
     )
 
 
@@ -119,8 +121,12 @@ class FeedService:
         self._holder = (holder or f"poller-{secrets.token_hex(4)}")[:100]
         self._claim_numbers = itertools.count(1)
 
-    async def add(self, url: str, interval: timedelta = DEFAULT_INTERVAL) -> AddResult:
-        """Add a feed by URL (http(s), public addresses only); adding it twice is harmless."""
+    async def add(
+        self, url: str, interval: timedelta = DEFAULT_INTERVAL, *, site_url: str | None = None
+    ) -> AddResult:
+        """Add a feed by URL (http(s), public addresses only); adding it twice is harmless.
+
+        ``site_url`` (an OPML outline's htmlUrl) is kept for a feed that names no site yet."""
         try:
             normalised = await check_feed_url(
                 url, allowed_hosts=self._allowed_hosts, resolver=self._resolver
@@ -131,6 +137,9 @@ class FeedService:
             feed, created = await FeedRepository(session).add_unless_present(
                 normalised, self._clock(), int(interval.total_seconds())
             )
+            site = site_address(site_url)
+            if site and feed.site_url is None:
+                feed.site_url = site
             if not feed.public:
                 # A chat's feed becomes everyone's: its entries reach every subscription.
                 feed.public = True
@@ -265,7 +274,7 @@ class FeedService:
     async def _poll_limited(self, feed: Feed) -> Polled:
         async with self._slots:
             try:
-                report, fetched, title = await self._poll(feed)
+                report, fetched, parsed = await self._poll(feed)
             except Exception as error:  # one broken feed must never stop the others
                 fault = storage_fault(error)
                 if fault is None:
@@ -276,10 +285,10 @@ class FeedService:
                     else f"the database is {fault}"  # an outage: the feed loop says so once
                 )
                 report = PollReport(feed.id, feed.url, "error", error=reason)
-                fetched, title = None, None
-            return Polled(report, next_state(feed, fetched, report, title, self._clock()))
+                fetched, parsed = None, None
+            return Polled(report, next_state(feed, fetched, report, parsed, self._clock()))
 
-    async def _poll(self, feed: Feed) -> tuple[PollReport, FetchResult, str | None]:
+    async def _poll(self, feed: Feed) -> tuple[PollReport, FetchResult, ParsedFeed | None]:
         fetched = await fetch_feed(
             self._client,
             feed.url,
@@ -326,7 +335,7 @@ class FeedService:
         stored = await self._writer.store(entries)
         report.added, report.updated, report.skipped = stored.added, stored.updated, stored.skipped
         report.problems += stored.problems
-        return report, fetched, parsed.title
+        return report, fetched, parsed
 
     async def _record(self, repo: FeedRepository, polled: list[Polled]) -> None:
         written = await repo.record([p.outcome for p in polled])

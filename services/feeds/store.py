@@ -8,7 +8,8 @@ for SQLite's single write lock. A batch that loses that lock to another process 
 Feed entries are stored silently in the article event log: who hears of one depends on
 the feed that carried it (a chat's own feed alerts its followers only), so each entry's
 (feed, article) pair is logged in ``feed_items``, with whether it is news, and the alert
-matcher routes from there. An article another feed brought first still gets its pair.
+matcher routes from there. An article another feed brought first (the same id, URL or
+text) still gets its pair.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,10 +25,8 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.ingest import IngestReport, IngestService
+from services.ingest import ADDED, UPDATED, IngestReport, IngestService, Placed
 from services.parsing import RawArticle
-from services.urls import canonicalize_url
-from storage.feeds import FeedRepository
 from storage.follows import FeedItemRepository
 
 log = logging.getLogger(__name__)
@@ -40,8 +39,8 @@ LOCKED_RETRIES = 3
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    article: RawArticle  # with its external_id set: that is how outcomes find their feed
-    location: str  # for problem reports, unique per entry
+    article: RawArticle
+    location: str  # unique per entry: how its outcome and its article are found
     notify: bool  # whether subscribers hear of it, should it be new to its feed
     feed_id: int = 0  # the feed that carried it (0: none, no feed item is logged)
 
@@ -113,67 +112,50 @@ class EntryWriter:
             request.future.set_result(outcome)
 
     async def _store_all(self, batch: list[_Request]) -> list[Stored]:
-        owner = {e.article.external_id: n for n, r in enumerate(batch) for e in r.entries}
         at = {e.location: n for n, r in enumerate(batch) for e in r.entries}
         outcomes = [Stored() for _ in batch]
         entries = [e for r in batch for e in r.entries]
         for start in range(0, len(entries), CHUNK_ENTRIES):
             chunk = entries[start : start + CHUNK_ENTRIES]
             report = await self._ingest_chunk([(e.article, e.location) for e in chunk])
-            async with self._sessions() as session:
-                external = await FeedRepository(session).external_ids(
-                    report.added_ids + report.updated_ids
-                )
-            for ids, counted in ((report.added_ids, "added"), (report.updated_ids, "updated")):
-                for article_id in ids:
-                    n = owner.get(external.get(article_id))
-                    if n is not None:
-                        setattr(outcomes[n], counted, getattr(outcomes[n], counted) + 1)
+            for where, placed in report.placed.items():
+                if placed.outcome == ADDED:
+                    outcomes[at[where]].added += 1
+                elif placed.outcome == UPDATED:
+                    outcomes[at[where]].updated += 1
             for rejected in report.rejected:
                 outcomes[at[rejected.location]].problems.append(
                     f"{rejected.location}: {rejected.reason}"
                 )
-            await self._log_items(chunk)
+            await self._log_items(chunk, report.placed)
         for request, outcome in zip(batch, outcomes, strict=True):
             outcome.skipped = (
                 len(request.entries) - outcome.added - outcome.updated - len(outcome.problems)
             )
         return outcomes
 
-    async def _log_items(self, chunk: Sequence[Entry]) -> None:
+    async def _log_items(self, chunk: Sequence[Entry], placed: Mapping[str, Placed]) -> None:
         """Log each entry's (feed, article) pair; a pair already logged stays as it was.
 
-        The article is found by the entry's own id, else by its URL (another feed's copy of
-        the same story keeps that feed's id). One matched by its text alone is not logged.
+        The article is the one ingest stored the entry as or recognised it as, by id, URL or
+        text alike: another feed's copy of a story reaches this feed's followers too.
         """
-        entries = [e for e in chunk if e.feed_id]
-        if not entries:
-            return
-        async with self._sessions() as session:
-            repo = FeedRepository(session)
-            ids = await repo.ids_by_keys(
-                [e.article.external_id for e in entries if e.article.external_id], []
-            )
-            # Usually every entry is found by its id; the URL is looked up for the rest.
-            missing = [e for e in entries if (e.article.external_id or "") not in ids]
-            if missing:
-                ids.update(await repo.ids_by_keys([], [u for e in missing if (u := _canonical(e))]))
         now = self._clock()
         rows: dict[tuple[int, int], dict[str, Any]] = {}
-        for entry in entries:
-            article_id = ids.get(entry.article.external_id or "") or ids.get(
-                _canonical(entry) or ""
-            )
-            if article_id is not None:
+        for entry in chunk:
+            found = placed.get(entry.location)
+            if entry.feed_id and found is not None:
                 rows.setdefault(
-                    (entry.feed_id, article_id),
+                    (entry.feed_id, found.article_id),
                     {
                         "feed_id": entry.feed_id,
-                        "article_id": article_id,
+                        "article_id": found.article_id,
                         "notify": entry.notify,
                         "created_at": now,
                     },
                 )
+        if not rows:
+            return
         attempt = 1
         while True:
             try:
@@ -193,7 +175,7 @@ class EntryWriter:
         attempt = 1
         while True:
             try:
-                return await self._ingest.ingest(located, notify=rule)
+                return await self._ingest.ingest(located, notify=rule, place=True)
             except OperationalError as error:
                 # Another process held SQLite's write lock past the busy timeout, or wrote
                 # between this transaction's read and its write: nothing was stored.
@@ -202,7 +184,3 @@ class EntryWriter:
             log.info("storing feed entries: the database was locked; retrying")
             await asyncio.sleep(0.2 * attempt)
             attempt += 1
-
-
-def _canonical(entry: Entry) -> str | None:
-    return canonicalize_url(entry.article.url) if entry.article.url else None

@@ -235,3 +235,40 @@ def test_the_real_command_imports_and_exports(tmp_path: Path) -> None:
     assert missing.returncode == 1
     assert "no such file" in missing.stdout
     assert "Traceback" not in missing.stderr
+
+
+async def test_sites_named_by_an_import_are_exported_and_travel_on(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "sites.opml"
+    path.write_text(
+        '<opml version="2.0"><body>'
+        '<outline type="rss" text="Wire" xmlUrl="https://wire.example/rss"'
+        ' htmlUrl="https://wire.example/"/>'
+        '<outline type="rss" text="Blog" xmlUrl="https://blog.example/atom"'
+        ' htmlUrl="javascript:alert(1)"/>'
+        '<outline type="rss" text="Bare" xmlUrl="http://93.184.216.34/feed.xml"/>'
+        "</body></opml>"
+    )
+    assert (await feeds(settings, "import", file=path))[0] == 0
+
+    def sites(exported: str) -> list[tuple[str, str | None]]:
+        document = parse_opml(exported.encode())
+        assert isinstance(document, OpmlDocument)
+        return [(o.xml_url, o.html_url) for o in document.outlines]
+
+    status, exported = await feeds(settings, "export")
+    assert status == 0
+    assert sites(exported) == [
+        ("https://wire.example/rss", "https://wire.example/"),
+        ("https://blog.example/atom", None),  # no web address: not kept
+        ("http://93.184.216.34/feed.xml", None),
+    ]
+    path.write_text(exported, encoding="utf-8")
+    elsewhere = replace(
+        settings,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'other.db'}",
+        search_index_dir=tmp_path / "other-idx",
+    )
+    assert (await feeds(elsewhere, "import", file=path))[0] == 0
+    assert sites((await feeds(elsewhere, "export"))[1]) == sites(exported)

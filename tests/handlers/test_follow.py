@@ -167,6 +167,26 @@ async def test_a_group_follows_a_feed_and_only_its_new_entries_alert_only_that_g
     assert again.startswith("This chat already follows <b>Feed /harbour</b> (f")
 
 
+async def test_typos_in_the_words_are_read_as_words_the_archive_knows(world: World) -> None:
+    await world.bot.load(
+        RawArticle(
+            title="Parliament debates the pension reform",
+            body="The pension reform reached parliament today. Sport was not discussed.",
+        )
+    )
+    url = one_story(world.site, "/typos", ("a", "Old news"))
+    answer = await world.say(f"/follow {url} pensoin parliment -sprot", GROUP, ADMIN)
+    assert answer.startswith("✅ This chat now follows <b>Feed /typos</b> (f")
+    assert "I read “pensoin” as “pension” and “parliment” as “parliament”." in answer
+    assert (
+        "Only entries mentioning <b>pension</b> <b>parliament</b>, except those mentioning "
+        "<b>sport</b>." in answer
+    )
+    (followed,) = await world.bot.services.follows.followed(GROUP)
+    assert (followed.include, followed.exclude) == (("pension", "parliament"), ("sport",))
+    assert followed.query == "pensoin parliment -sprot"  # as typed
+
+
 async def test_chats_following_one_url_share_one_feed_and_one_poll(world: World) -> None:
     url = one_story(world.site, "/shared", ("a", "Quiet day at the harbour"))
     await world.say(f"/follow {url}", GROUP, ADMIN)
@@ -209,6 +229,28 @@ async def test_one_article_from_a_public_and_a_private_feed_alerts_each_chat_onc
             select(OutboxMessage.chat_id, func.count()).group_by(OutboxMessage.chat_id)
         )
         assert sorted(pairs.all()) == sorted([(GROUP, 1), (OTHER_GROUP, 1), (SUBSCRIBER, 1)])
+
+
+async def test_one_story_under_two_feeds_own_ids_and_links_alerts_each_follower_once(
+    world: World,
+) -> None:
+    """The second feed's copy is recognised by its text alone, and still reaches the chat
+    that follows only that feed; the chat following both hears of it once."""
+    bot, site = world.bot, world.site
+    first = one_story(site, "/first", ("f0", "Old first story"))
+    second = one_story(site, "/second", ("s0", "Old second story"))
+    for url in (first, second):
+        await world.say(f"/follow {url} harbour", GROUP, ADMIN)
+    await world.say(f"/follow {second} harbour", OTHER_GROUP, ADMIN)
+    assert await world.poll_and_deliver() == 0
+
+    story = "Harbour reopens after the strike"
+    for path, guid, old in (("/first", "f1", "f0"), ("/second", "s1", "s0")):
+        bot.clock.now += timedelta(minutes=11)
+        one_story(site, path, (old, f"Old {path[1:]} story"), (guid, story), at=bot.clock.now)
+        await world.poll_and_deliver()
+    assert len(world.alerts_to(GROUP)) == 1
+    assert len(world.alerts_to(OTHER_GROUP)) == 1
 
 
 async def test_an_admin_adding_a_followed_url_makes_it_public(world: World) -> None:

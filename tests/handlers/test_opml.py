@@ -187,6 +187,25 @@ async def test_export_sends_the_followed_feeds_as_an_opml_document(bot: BotHarne
     assert [f.url for f in await followed(bot, MEMBER)] == FEEDS
 
 
+async def test_the_sites_an_import_names_are_in_the_export(bot: BotHarness) -> None:
+    sites = ["https://93.184.216.1/", "ftp://93.184.216.2/", None]
+    document = render_opml(
+        [OpmlFeed(url, None, site) for url, site in zip(FEEDS, sites, strict=True)],
+        title="Mine",
+        created=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    await send_document(bot, document)
+    await command(bot, "/export")
+    (sent,) = bot.api.sent_documents(OWNER)
+    parsed = parse_opml(sent.content)
+    assert isinstance(parsed, OpmlDocument)
+    assert [(o.xml_url, o.html_url) for o in parsed.outlines] == [
+        (FEEDS[0], "https://93.184.216.1/"),
+        (FEEDS[1], None),  # not a web address: not kept
+        (FEEDS[2], None),
+    ]
+
+
 async def test_export_with_nothing_followed_says_so(bot: BotHarness) -> None:
     (text,) = await command(bot, "/export")
     assert text.startswith("This chat follows no feeds, so there is nothing to export.")

@@ -318,3 +318,30 @@ async def test_entries_seen_again_leave_no_holes_in_the_feed_item_log(
         seqs = (await session.execute(select(FeedItem.seq).order_by(FeedItem.seq))).scalars().all()
     assert len(seqs) == 3
     assert list(seqs) == list(range(seqs[0], seqs[0] + 3))
+
+
+async def test_each_successful_poll_records_the_site_the_feed_names(
+    feeds: FeedService, site: Site, clock: FixedClock
+) -> None:
+    await feeds.add(FEED_URL)
+    assert [f.site_url for f in await feeds.list_feeds()] == [None]
+    site.responses.append(httpx.Response(200, content=rss(("a", "Alpha", None))))
+    await feeds.poll_due()
+    assert [f.site_url for f in await feeds.list_feeds()] == ["https://news.example/"]
+
+    moved = rss(("a", "Alpha", None)).replace(
+        b"<link>https://news.example/</link>", b"<link>/home</link>"
+    )
+    for response in (
+        httpx.Response(500),  # an error says nothing about the site
+        httpx.Response(200, content=moved),  # relative: against the feed's own URL
+        httpx.Response(200, content=moved.replace(b"/home", b"javascript:alert(1)")),
+    ):
+        clock.now += timedelta(hours=2)
+        site.responses.append(response)
+        await feeds.poll_due()
+        (feed,) = await feeds.list_feeds()
+        if response.status_code == 500:
+            assert (feed.consecutive_errors, feed.site_url) == (1, "https://news.example/")
+    # A link that is no web address leaves the last good one.
+    assert [f.site_url for f in await feeds.list_feeds()] == ["https://news.example/home"]

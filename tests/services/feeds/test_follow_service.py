@@ -15,7 +15,7 @@ from services.feeds.follow import FollowService, FollowStatus, Refusal
 from services.feeds.service import FeedService
 from services.ingest import IngestService
 from storage.models import Feed
-from tests.conftest import FixedClock
+from tests.conftest import EveryWordKnown, FixedClock
 from tests.services.feeds.test_feed_service import public_dns, rss
 
 GROUP = ChatRef(-1002000000010, "supergroup", "Group")
@@ -38,7 +38,9 @@ def site(request: httpx.Request) -> httpx.Response:
 @pytest.fixture
 def follows(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> FollowService:
     client = httpx.AsyncClient(transport=httpx.MockTransport(site))
-    return FollowService(sessions, client, clock=clock, limit=2, resolver=public_dns)
+    return FollowService(
+        sessions, client, clock=clock, vocabulary=EveryWordKnown(), limit=2, resolver=public_dns
+    )
 
 
 async def test_a_page_offers_only_the_feeds_the_guard_allows(follows: FollowService) -> None:

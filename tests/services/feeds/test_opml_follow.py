@@ -16,7 +16,7 @@ from services.feeds import opml_follow
 from services.feeds.follow import FollowService, FollowStatus, Refusal
 from services.feeds.opml import MAX_OPML_BYTES, OpmlDocument, OpmlOutline, OpmlProblem, parse_opml
 from services.feeds.opml_follow import export_followed, follow_outlines, import_opml
-from tests.conftest import FixedClock
+from tests.conftest import EveryWordKnown, FixedClock
 from tests.services.feeds.test_feed_service import public_dns
 
 CHAT = ChatRef(-1003000000001, "supergroup", "Readers")
@@ -41,7 +41,14 @@ async def follows(
     sessions: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> AsyncIterator[CountingFollows]:
     async with httpx.AsyncClient(transport=httpx.MockTransport(_no_fetching)) as client:
-        yield CountingFollows(sessions, client, clock=clock, limit=3, resolver=public_dns)
+        yield CountingFollows(
+            sessions,
+            client,
+            clock=clock,
+            vocabulary=EveryWordKnown(),
+            limit=3,
+            resolver=public_dns,
+        )
 
 
 def outline(url: str) -> OpmlOutline:

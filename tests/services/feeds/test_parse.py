@@ -469,4 +469,46 @@ def test_a_body_naming_a_local_file_is_never_opened(tmp_path: Path) -> None:
 
 
 def test_an_empty_but_valid_feed_has_no_entries_and_no_problems() -> None:
-    assert parse(rss("", title="Quiet")) == ParsedFeed("Quiet", [], [], kind="feed")
+    assert parse(rss("", title="Quiet")) == ParsedFeed(
+        "Quiet", [], [], "https://news.example/", kind="feed"
+    )
+
+
+# --- the feed's own site ------------------------------------------------------------------
+
+
+def atom_links(*links: str) -> bytes:
+    return (
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" '
+        'xml:base="https://blog.example/notes/"><title>Notes</title>'
+        f"{''.join(links)}</feed>"
+    ).encode()
+
+
+def test_the_site_is_the_rss_channel_link_or_the_atom_alternate_link() -> None:
+    assert parse(RSS2).site_url == "https://news.example/"
+    assert parse(ATOM).site_url is None  # only a rel="self" link: that is the feed itself
+    alternate = atom_links(
+        '<link rel="self" href="feed.atom"/>', '<link rel="alternate" type="text/html" href="./"/>'
+    )
+    assert parse(alternate).site_url == "https://blog.example/notes/"  # against xml:base
+    assert parse(atom_links('<link href="/about"/>')).site_url == "https://blog.example/about"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "mailto:desk@news.example",
+        "https://news.example/" + "p" * 2100,  # longer than the feeds table keeps: dropped
+        "",
+    ],
+)
+def test_a_site_link_that_is_no_web_address_or_too_long_is_not_kept(link: str) -> None:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        f"<link>{link}</link></channel></rss>"
+    ).encode()
+    feed = parse(body)
+    assert (feed.title, feed.site_url) == ("T", None)

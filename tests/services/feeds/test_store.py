@@ -9,7 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.feeds.service import FeedService
@@ -165,3 +165,53 @@ async def test_feeds_parsed_and_cleaned_in_a_process_pool_are_stored_alike(
         ("From one.example", False),
         ("From two.example", False),
     ]
+
+
+async def feed_items(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[int, str, bool]]:
+    """Each logged (feed, article) pair: the feed, the article's title, whether it is news."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(FeedItem.feed_id, Article.title, FeedItem.notify)
+            .join(Article, Article.id == FeedItem.article_id)
+            .order_by(FeedItem.feed_id, Article.title)
+        )
+        return [(feed, title, notify) for feed, title, notify in rows.all()]
+
+
+async def test_a_story_another_feed_brought_first_under_other_ids_is_logged_for_both(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """Recognised by its text alone (other guid, other URL): still news to its second feed."""
+    writer = EntryWriter(IngestService(sessions, clock=clock), sessions)
+    first = await writer.store([entry(1, "a", "Harbour reopens", notify=True)])
+    second = await writer.store([entry(2, "zz", "Harbour reopens", notify=True)])
+    # The stored copy takes the newer one's id and URL (ingest's rule for a changed key).
+    assert (first.added, second.added, second.updated, second.skipped) == (1, 0, 1, 0)
+    assert await feed_items(sessions) == [
+        (1, "Harbour reopens", True),
+        (2, "Harbour reopens", True),
+    ]
+
+
+async def test_copies_of_one_story_in_one_batch_each_reach_their_feed(
+    sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    """The story is new in the very batch that carries its copies: every pair names it."""
+    writer = EntryWriter(IngestService(sessions, clock=clock), sessions)
+    stored = await writer.store(
+        [
+            entry(1, "a", "Bridge closed", notify=True),
+            entry(2, "b", "Bridge closed", notify=True),
+            entry(2, "c", "Quay"),
+            entry(3, "d", "Bridge closed"),
+        ]
+    )
+    assert (stored.added, stored.updated, stored.skipped) == (2, 0, 2)
+    assert await feed_items(sessions) == [
+        (1, "Bridge closed", True),
+        (2, "Bridge closed", True),
+        (2, "Quay", False),
+        (3, "Bridge closed", False),
+    ]
+    async with sessions() as session:
+        assert (await session.execute(select(func.count()).select_from(Article))).scalar() == 2
