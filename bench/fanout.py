@@ -283,7 +283,9 @@ async def _one_run(
         if number == 0:
             print(f"worker leading after {time.time() - worker.started_at:.1f} s")
         stand_in_cpu = _own_cpu_seconds()
-        started_cpu = _cpu_seconds(worker)  # start-up, language models and index loaded
+        # Start-up done (language models, index): the cursor is placed after them. Only on a
+        # fresh database: later runs find the cursor at once, before the worker has started.
+        started_cpu = _cpu_seconds(worker) if number == 0 else None
         try:
             limit = args.baseline_seconds if baseline else TIME_LIMIT
             fanout = await _run_fanout(
