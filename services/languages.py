@@ -51,12 +51,12 @@ class LanguageService:
         """``chat_locale`` of each of these chats, in one read."""
         wanted = set(chat_ids)
         async with self._sessions() as session:
-            chats = await ChatRepository(session).get_many(wanted)
+            chats = await ChatRepository(session).languages(wanted)
         unknown = ChatLocale(None, DEFAULT_TIMEZONE)
         return {
             chat_id: unknown
             if (chat := chats.get(chat_id)) is None
-            else ChatLocale(chat.language, chat.timezone, chat.user_language, known=True)
+            else ChatLocale(*chat, known=True)
             for chat_id in wanted
         }
 
