@@ -28,6 +28,7 @@ from handlers.pacing import ChatPacer
 from handlers.sender import TelegramAlertSender
 from handlers.throttle import ThrottleGate
 from services.alerts.replies import ReplyLog
+from services.languages import SharedLocaleReads
 from services.throttle import CommandThrottle, ThrottlePolicy
 from storage.db import OutageLog
 
@@ -177,7 +178,7 @@ def build_application(
                 TelegramAlertSender(
                     application.bot,
                     paid_broadcast=settings.alert_paid_broadcast,
-                    locales=runtime.services.languages.chat_locale,
+                    locales=SharedLocaleReads(runtime.services.languages).chat_locale,
                 ),
                 settings,
                 clock=clock,

@@ -19,6 +19,7 @@ from bot.runtime import Runtime, utc_now
 from bot.settings import Settings
 from bot.startup import connect
 from handlers.sender import TelegramAlertSender
+from services.languages import SharedLocaleReads
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ async def run_worker(settings: Settings) -> int:
                 TelegramAlertSender(
                     bot,
                     paid_broadcast=settings.alert_paid_broadcast,
-                    locales=runtime.services.languages.chat_locale,
+                    locales=SharedLocaleReads(runtime.services.languages).chat_locale,
                 ),
                 settings,
                 clock=utc_now,

@@ -25,6 +25,7 @@ _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _ENTITY_RE = re.compile(
     r"&(?:#(?P<dec>[0-9]{1,8})|#[xX](?P<hex>[0-9a-fA-F]{1,6})|(?P<name>[a-zA-Z]+));"
 )
+_MARKUP = re.compile("[&<]")  # where plain text ends
 
 
 class EntityParseError(ValueError):
@@ -184,10 +185,12 @@ def parse_html(text: str, *, strict_ampersand: bool = True) -> ParsedText:
                     f'Character "&" must be escaped as "&amp;" at byte offset '
                     f"{_byte_offset(text, i)}"
                 )
-        if char != "<":
-            out.append(char)
-            pos16 += utf16_len(char)
-            i += 1
+        if char != "<":  # plain text up to the next tag or entity, taken in one piece
+            found = _MARKUP.search(text, i + 1)
+            stop = n if found is None else found.start()
+            out.append(text[i:stop])
+            pos16 += utf16_len(text[i:stop])
+            i = stop
             continue
         begin = i
         i += 1
