@@ -83,12 +83,11 @@ class ChatRepository:
     ) -> dict[int, tuple[str | None, str, str | None]]:
         """(language, timezone, user_language) of the chats that exist among these ids: three
         columns, no ORM objects (the alert sender asks for them at every send)."""
-        ids = sorted(set(chat_ids))
         found: dict[int, tuple[str | None, str, str | None]] = {}
-        for start in range(0, len(ids), _IN_CHUNK):
+        for chunk in id_chunks(chat_ids):
             result = await self._session.execute(
                 select(Chat.id, Chat.language, Chat.timezone, Chat.user_language).where(
-                    Chat.id.in_(ids[start : start + _IN_CHUNK])
+                    Chat.id.in_(chunk)
                 )
             )
             found.update((row[0], (row[1], row[2], row[3])) for row in result)
