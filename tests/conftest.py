@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
@@ -14,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, create_session_factory, migrate
 from tests.helpers.log_scan import TokenScanner
+from tests.helpers.schemas import ReusedSchemas
+from tests.helpers.sqlite_template import migrated_sqlite_template
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -69,29 +72,47 @@ class PostgresSchema:
         await admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template() -> Path:
+    """A migrated SQLite file that tests copy: migrating a new file each time is slow."""
+    return migrated_sqlite_template()
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Iterator[ReusedSchemas]:
+    """This session's migrated PostgreSQL schema, emptied for each test (see ReusedSchemas)."""
+    schemas = ReusedSchemas(PostgresSchema)
+    yield schemas
+    asyncio.run(schemas.close())
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def engine_factory(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_available: bool
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    postgres_available: bool,
+    sqlite_template: Path,
+    postgres_schemas: ReusedSchemas,
 ) -> AsyncIterator[EngineFactory]:
     """Makes engines on one fresh, migrated database (several, for concurrency tests)."""
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}"
-        factory = EngineFactory(lambda: create_engine(url))
-        await factory.migrate()
+        path = tmp_path / "newsbot.db"
+        shutil.copyfile(sqlite_template, path)
+        factory = EngineFactory(lambda: create_engine(f"sqlite+aiosqlite:///{path}"))
+        await factory.migrate()  # finds the copy at the head: a check, no Alembic
         yield factory
         await factory.dispose()
         return
     if not postgres_available:
         pytest.skip("PostgreSQL is not reachable")
-    schema = PostgresSchema()
-    await schema.create()
+    schema = await postgres_schemas.take()
     factory = EngineFactory(schema.engine)
     try:
         await factory.migrate()
         yield factory
     finally:
         await factory.dispose()
-        await schema.drop()
+        await postgres_schemas.give_back(schema)
 
 
 class EngineFactory:

@@ -18,6 +18,7 @@ from services.parsing import RawArticle
 from tests.conftest import FixedClock
 from tests.helpers.botapi import ApiCall, FakeBotApi
 from tests.helpers.fake_request import FakeRequest
+from tests.helpers.sqlite_template import copy_migrated_sqlite
 
 TOKEN = "123456:TEST-token-never-logged"
 
@@ -79,6 +80,8 @@ async def running_bot(
     settings = settings_for(tmp_path)
     if database_url is not None:
         settings = replace(settings, database_url=database_url)
+    else:  # the file the bot would migrate on start, already migrated
+        copy_migrated_sqlite(tmp_path / "bot.db")
     if overrides:
         settings = replace(settings, **overrides)
     app = build_application(
