@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, create_session_factory, migrate
 from tests.helpers.log_scan import TokenScanner
+from tests.helpers.postgres import create_database, drop_database, empty_tables
 from tests.helpers.schemas import ReusedSchemas
-from tests.helpers.sqlite_template import migrated_sqlite_template
+from tests.helpers.sqlite_template import copy_migrated_sqlite, migrated_sqlite_template
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -113,6 +114,35 @@ async def engine_factory(
     finally:
         await factory.dispose()
         await postgres_schemas.give_back(schema)
+
+
+@pytest.fixture(scope="module")
+def postgres_database(postgres_available: bool) -> Iterator[str | None]:
+    """One database for a module's running bots on PostgreSQL (a bot needs a URL, which a
+    schema cannot give), emptied before each test: dropping a database makes the whole server
+    checkpoint, slow while others write a lot. None when PostgreSQL is not reachable."""
+    if not postgres_available:
+        yield None
+        return
+    url = asyncio.run(create_database(POSTGRES_URL))
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_database(url))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None
+) -> str:
+    """A migrated, empty database for a running bot: the SQLite file a bot in ``tmp_path``
+    opens by default (``tmp_path / "bot.db"``), or the module's PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{copy_migrated_sqlite(tmp_path / 'bot.db')}"
+    if postgres_database is None:
+        pytest.skip("PostgreSQL is not reachable")
+    await empty_tables(postgres_database)
+    return postgres_database
 
 
 class EngineFactory:

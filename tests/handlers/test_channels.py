@@ -5,9 +5,8 @@ Through the real Application and the fake Bot API, on a SQLite file and on Postg
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,12 @@ from services.alerts.schedule import DeliveryPrefs
 from services.alerts.subscriptions import SubscriptionView
 from services.parsing import RawArticle
 from storage.db import create_engine, create_session_factory
-from tests.conftest import POSTGRES_URL
-from tests.handlers.harness import BotHarness, running_bot, settings_for
+
+# Test modules on other branches import these two fixtures from here; they live in conftest.
+from tests.conftest import database_url as database_url
+from tests.conftest import postgres_database as postgres_database
+from tests.handlers.harness import BotHarness, running_bot
 from tests.helpers.botapi import BOT_ID
-from tests.helpers.postgres import create_database, drop_database, empty_tables
 from tests.helpers.tg_objects import channel_admin_rights
 
 CHANNEL = -1002000000001
@@ -37,31 +38,6 @@ EDITOR = 702  # an administrator who may post
 MODERATOR = 703  # an administrator who may not post
 READER = 704
 STRANGER = 705
-
-
-@pytest.fixture(scope="module")
-def postgres_database(postgres_available: bool) -> Iterator[str | None]:
-    """One database for this module's PostgreSQL runs, emptied before each test."""
-    if not postgres_available:
-        yield None
-        return
-    url = asyncio.run(create_database(POSTGRES_URL))
-    try:
-        yield url
-    finally:
-        asyncio.run(drop_database(url))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None
-) -> str:
-    if request.param == "sqlite":
-        return settings_for(tmp_path).database_url
-    if postgres_database is None:
-        pytest.skip("PostgreSQL is not reachable")
-    await empty_tables(postgres_database)
-    return postgres_database
 
 
 @pytest.fixture

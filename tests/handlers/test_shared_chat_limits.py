@@ -8,9 +8,8 @@ once (a user waits for them); alerts wait for the room the replies left.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -27,10 +26,9 @@ from services.alerts.ratelimit import TokenBucket
 from services.parsing import RawArticle
 from storage.db import create_engine, create_session_factory
 from storage.models import ChatSend
-from tests.conftest import POSTGRES_URL, FixedClock
-from tests.handlers.harness import BotHarness, running_bot, settings_for
+from tests.conftest import FixedClock
+from tests.handlers.harness import BotHarness, running_bot
 from tests.helpers.botapi import ApiCall, FakeBotApi
-from tests.helpers.postgres import create_database, drop_database, empty_tables
 
 PRIVATE = 4401
 GROUP = -4402
@@ -88,27 +86,8 @@ class TwoProcesses:
 
 
 @pytest.fixture
-def postgres_database(postgres_available: bool) -> Iterator[str | None]:
-    if not postgres_available:
-        yield None
-        return
-    url = asyncio.run(create_database(POSTGRES_URL))
-    try:
-        yield url
-    finally:
-        asyncio.run(drop_database(url))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def two(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None
-) -> AsyncIterator[TwoProcesses]:
-    url = settings_for(tmp_path).database_url
-    if request.param == "postgres":
-        if postgres_database is None:
-            pytest.skip("PostgreSQL is not reachable")
-        await empty_tables(postgres_database)
-        url = postgres_database
+async def two(tmp_path: Path, database_url: str) -> AsyncIterator[TwoProcesses]:
+    url = database_url
     clock = FixedClock()
 
     def seconds() -> float:
