@@ -7,7 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -181,6 +181,14 @@ class FixedClock:
 
     def __call__(self) -> datetime:
         return self.now
+
+    def seconds(self) -> float:
+        """The time as a Unix timestamp: a monotonic clock for code that wants one."""
+        return self.now.timestamp()
+
+    async def sleep(self, delay: float) -> None:
+        """A wait that passes at once and moves the clock on (a rate limiter's pause)."""
+        self.now += timedelta(seconds=delay)
 
 
 @pytest.fixture

@@ -14,19 +14,14 @@ from typing import Any
 import pytest
 
 from handlers.channels import ANSWER_SECONDS, CONNECT_LABEL
-from handlers.sender import TelegramAlertSender
-from services.alerts.delivery import DeliveryWorker
-from services.alerts.matcher import AlertMatcher
-from services.alerts.ratelimit import TokenBucket
 from services.alerts.schedule import DeliveryPrefs
 from services.alerts.subscriptions import SubscriptionView
 from services.parsing import RawArticle
-from storage.db import create_engine, create_session_factory
 
 # Test modules on other branches import these two fixtures from here; they live in conftest.
 from tests.conftest import database_url as database_url
 from tests.conftest import postgres_database as postgres_database
-from tests.handlers.harness import BotHarness, running_bot
+from tests.handlers.harness import BotHarness, alert_rig, running_bot
 from tests.helpers.botapi import BOT_ID
 from tests.helpers.tg_objects import channel_admin_rights
 
@@ -505,17 +500,8 @@ async def test_managing_again_resumes_a_paused_channel(bot: BotHarness) -> None:
 async def test_alerts_of_a_channel_managed_in_private_go_to_the_channel(
     bot: BotHarness, database_url: str
 ) -> None:
-    engine = create_engine(database_url)
-    sessions = create_session_factory(engine)
-    matcher = AlertMatcher(sessions, clock=bot.clock)
-    worker = DeliveryWorker(
-        sessions,
-        TelegramAlertSender(bot.app.bot),
-        clock=bot.clock,
-        worker_id="test",
-        rate=TokenBucket(29),
-    )
-    try:
+    async with alert_rig(bot, database_url) as rig:
+        matcher, worker = rig.matcher, rig.worker
         assert await matcher.run_once() == 0  # from now on, new articles alert
         await private(bot, "/subscribe @mychannel harbour", EDITOR)
         await bot.load(RawArticle(title="Harbour strike", body="Dockers walked out today."))
@@ -533,8 +519,6 @@ async def test_alerts_of_a_channel_managed_in_private_go_to_the_channel(
         await matcher.run_once()
         assert await worker.deliver_once() == 0
         assert len(bot.api.sent_messages(CHANNEL)) == 1  # nothing to a chat it may not post in
-    finally:
-        await engine.dispose()
 
 
 async def test_an_unsubscribe_button_in_a_channel_needs_the_right_to_post(
@@ -559,17 +543,8 @@ async def test_an_unsubscribe_button_in_a_channel_needs_the_right_to_post(
 
 
 async def test_a_subscription_limited_to_one_source(bot: BotHarness, database_url: str) -> None:
-    engine = create_engine(database_url)
-    sessions = create_session_factory(engine)
-    matcher = AlertMatcher(sessions, clock=bot.clock)
-    worker = DeliveryWorker(
-        sessions,
-        TelegramAlertSender(bot.app.bot),
-        clock=bot.clock,
-        worker_id="test",
-        rate=TokenBucket(29),
-    )
-    try:
+    async with alert_rig(bot, database_url) as rig:
+        matcher, worker = rig.matcher, rig.worker
         assert await matcher.run_once() == 0
         text = await private(bot, "/subscribe @mychannel source:BBC harbour", EDITOR)
         (subscription,) = await subscriptions_of(bot, CHANNEL)
@@ -585,8 +560,6 @@ async def test_a_subscription_limited_to_one_source(bot: BotHarness, database_ur
         assert await worker.deliver_once() == 1
         (alert,) = bot.api.sent_messages(CHANNEL)
         assert alert["text"].startswith("🔔 New article\n\nHarbour strike")
-    finally:
-        await engine.dispose()
 
 
 async def test_source_without_a_name_is_refused(bot: BotHarness) -> None:

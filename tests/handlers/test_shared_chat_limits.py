@@ -19,15 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.pacing import ChatPacer
-from handlers.sender import TelegramAlertSender
 from services.alerts.delivery import DeliveryWorker
 from services.alerts.matcher import AlertMatcher
-from services.alerts.ratelimit import TokenBucket
 from services.parsing import RawArticle
-from storage.db import create_engine, create_session_factory
 from storage.models import ChatSend
 from tests.conftest import FixedClock
-from tests.handlers.harness import BotHarness, running_bot
+from tests.handlers.harness import BotHarness, alert_rig, running_bot
 from tests.helpers.botapi import ApiCall, FakeBotApi
 
 PRIVATE = 4401
@@ -89,14 +86,7 @@ class TwoProcesses:
 async def two(tmp_path: Path, database_url: str) -> AsyncIterator[TwoProcesses]:
     url = database_url
     clock = FixedClock()
-
-    def seconds() -> float:
-        return clock.now.timestamp()
-
-    async def sleep(delay: float) -> None:
-        clock.now += timedelta(seconds=delay)
-
-    api = FakeBotApi(clock=seconds)
+    api = FakeBotApi(clock=clock.seconds)
     api.set_admins(GROUP, [ADMIN])
     (tmp_path / "replica").mkdir()
     (tmp_path / "sender").mkdir()
@@ -107,23 +97,10 @@ async def two(tmp_path: Path, database_url: str) -> AsyncIterator[TwoProcesses]:
         running_bot(
             tmp_path / "sender", api, clock=clock, alert_loop=False, database_url=url
         ) as sender,
+        alert_rig(sender, url, worker_id="sender", on_the_clock=True) as rig,
     ):
-        engine = create_engine(url)
-        sessions = create_session_factory(engine)
-        matcher = AlertMatcher(sessions, clock=clock, monotonic=seconds)
-        worker = DeliveryWorker(
-            sessions,
-            TelegramAlertSender(sender.app.bot),
-            clock=clock,
-            worker_id="sender",
-            rate=TokenBucket(29, clock=seconds, sleep=sleep),
-            monotonic=seconds,
-        )
-        assert await matcher.run_once() == 0
-        try:
-            yield TwoProcesses(replica, sender, api, clock, sessions, matcher, worker)
-        finally:
-            await engine.dispose()
+        assert await rig.matcher.run_once() == 0
+        yield TwoProcesses(replica, sender, api, clock, rig.sessions, rig.matcher, rig.worker)
 
 
 async def test_an_alert_waits_a_second_after_a_reply_another_process_sent(
