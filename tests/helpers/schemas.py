@@ -59,7 +59,8 @@ class ReusedSchemas:
     def __init__(self, make: Callable[[], Schema]) -> None:
         self._make = make
         self._kept: Schema | None = None
-        self._migrated: dict[str, list[tuple[str, str]]] = {}  # fingerprints at the head
+        # Every schema made and not dropped yet, with its fingerprint at the head.
+        self._live: dict[str, tuple[Schema, list[tuple[str, str]]]] = {}
 
     async def take(self) -> Schema:
         if self._kept is not None:
@@ -68,33 +69,41 @@ class ReusedSchemas:
             return schema
         schema = self._make()
         await schema.create()
-        engine = schema.engine()
         try:
-            await migrate(engine)
-        finally:
-            await engine.dispose()
-        self._migrated[schema.name] = await _fingerprint(schema)
+            engine = schema.engine()
+            try:
+                await migrate(engine)
+            finally:
+                await engine.dispose()
+            self._live[schema.name] = (schema, await _fingerprint(schema))
+        except BaseException:
+            await schema.drop()
+            raise
         return schema
 
     async def give_back(self, schema: Schema) -> None:
         """Keep the schema for the next test if it is still the migrated one, else drop it."""
-        migrated = self._migrated.pop(schema.name)
+        _, migrated = self._live[schema.name]
         try:
             intact = await _fingerprint(schema) == migrated
         except Exception:  # a missing alembic_version, a broken schema: start again
             intact = False
         if not intact:
-            await schema.drop()
+            await self._drop(schema)
             return
         if self._kept is not None:  # two at once (a test that took two): keep one
-            await self._kept.drop()
+            await self._drop(self._kept)
         self._kept = schema
-        self._migrated[schema.name] = migrated
 
     async def close(self) -> None:
-        if self._kept is not None:
-            await self._kept.drop()
-            self._kept = None
+        """Drop every schema still there, given back or not (a test that failed halfway)."""
+        self._kept = None
+        for schema, _ in list(self._live.values()):
+            await self._drop(schema)
+
+    async def _drop(self, schema: Schema) -> None:
+        del self._live[schema.name]
+        await schema.drop()
 
 
 async def _fingerprint(schema: Schema) -> list[tuple[str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from sqlalchemy import text
 
@@ -12,10 +14,12 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def schemas(postgres_available: bool) -> ReusedSchemas:
+async def schemas(postgres_available: bool) -> AsyncIterator[ReusedSchemas]:
     if not postgres_available:
         pytest.skip("PostgreSQL is not reachable")
-    return ReusedSchemas(PostgresSchema)
+    schemas = ReusedSchemas(PostgresSchema)
+    yield schemas
+    await schemas.close()
 
 
 async def _run(schema: Schema, *statements: str) -> list[object]:
@@ -41,7 +45,6 @@ async def test_a_kept_schema_comes_back_at_the_head_with_no_rows(
     )
     assert counted[0] == 0 and counted[1]
     await schemas.give_back(again)
-    await schemas.close()
 
 
 @pytest.mark.parametrize(
@@ -64,4 +67,19 @@ async def test_a_changed_schema_is_dropped_and_the_next_is_new(
     gone = await _run(second, f"SELECT count(*) FROM pg_namespace WHERE nspname = '{first.name}'")
     assert gone == [0]
     await schemas.give_back(second)
-    await schemas.close()
+
+
+async def test_closing_drops_a_schema_a_failed_test_never_gave_back(
+    schemas: ReusedSchemas,
+) -> None:
+    kept = await schemas.take()
+    await schemas.give_back(kept)
+    await schemas.take()  # the same one, taken and never given back
+    fresh = PostgresSchema()
+    await fresh.create()
+    try:
+        await schemas.close()
+        query = f"SELECT count(*) FROM pg_namespace WHERE nspname = '{kept.name}'"
+        assert await _run(fresh, query) == [0]
+    finally:
+        await fresh.drop()
