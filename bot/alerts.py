@@ -13,8 +13,10 @@ import logging
 import math
 import os
 import socket
+import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -145,7 +147,8 @@ class AlertLoop:
     async def _match_forever(self, lost: asyncio.Event) -> None:
         outage = self._match_outage
         # Off the event loop: replies must not wait a second and a half for the models.
-        await asyncio.to_thread(warm_up_languages)
+        if not await _warmed_up(lost):
+            return  # stopping (or no longer leading) before the models were loaded
         while not lost.is_set():
             try:
                 queued = await self._matcher.run_once()
@@ -157,3 +160,43 @@ class AlertLoop:
             if queued == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), MATCH_EVERY_SECONDS)
+
+
+async def _warmed_up(lost: asyncio.Event) -> bool:
+    """Load the language models in a thread; False when ``lost`` is set first.
+
+    A daemon thread, not asyncio.to_thread: a worker stopped in its first seconds must not
+    wait out the loading (several seconds on a busy machine, against a 10 s exit), and
+    asyncio.run joins its executor's threads before the process may exit.
+    """
+    loop = asyncio.get_running_loop()
+    loaded: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if loaded.done():
+            return
+        if error is None:
+            loaded.set_result(None)
+        else:
+            loaded.set_exception(error)
+
+    def load() -> None:
+        error: BaseException | None = None
+        try:
+            warm_up_languages()
+        except BaseException as failure:  # handed to the matcher, as to_thread would
+            error = failure
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the process is ending
+            loop.call_soon_threadsafe(settle, error)
+
+    threading.Thread(target=load, name="warm-up-languages", daemon=True).start()
+    ending = asyncio.ensure_future(lost.wait())
+    try:
+        either: list[asyncio.Future[Any]] = [loaded, ending]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        ending.cancel()
+    if loaded.done():
+        loaded.result()  # raises what the loading raised
+        return True
+    return False

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, create_session_factory, migrate
 from tests.helpers.log_scan import TokenScanner
+from tests.helpers.postgres import create_database, drop_database, empty_tables
+from tests.helpers.schemas import ReusedSchemas
+from tests.helpers.sqlite_template import copy_migrated_sqlite, migrated_sqlite_template
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -69,29 +73,76 @@ class PostgresSchema:
         await admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template() -> Path:
+    """A migrated SQLite file that tests copy: migrating a new file each time is slow."""
+    return migrated_sqlite_template()
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Iterator[ReusedSchemas]:
+    """This session's migrated PostgreSQL schema, emptied for each test (see ReusedSchemas)."""
+    schemas = ReusedSchemas(PostgresSchema)
+    yield schemas
+    asyncio.run(schemas.close())
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def engine_factory(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_available: bool
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    postgres_available: bool,
+    sqlite_template: Path,
+    postgres_schemas: ReusedSchemas,
 ) -> AsyncIterator[EngineFactory]:
     """Makes engines on one fresh, migrated database (several, for concurrency tests)."""
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}"
-        factory = EngineFactory(lambda: create_engine(url))
-        await factory.migrate()
+        path = tmp_path / "newsbot.db"
+        shutil.copyfile(sqlite_template, path)
+        factory = EngineFactory(lambda: create_engine(f"sqlite+aiosqlite:///{path}"))
+        await factory.migrate()  # finds the copy at the head: a check, no Alembic
         yield factory
         await factory.dispose()
         return
     if not postgres_available:
         pytest.skip("PostgreSQL is not reachable")
-    schema = PostgresSchema()
-    await schema.create()
+    schema = await postgres_schemas.take()
     factory = EngineFactory(schema.engine)
     try:
         await factory.migrate()
         yield factory
     finally:
         await factory.dispose()
-        await schema.drop()
+        await postgres_schemas.give_back(schema)
+
+
+@pytest.fixture(scope="module")
+def postgres_database(postgres_available: bool) -> Iterator[str | None]:
+    """One database for a module's running bots on PostgreSQL (a bot needs a URL, which a
+    schema cannot give), emptied before each test: dropping a database makes the whole server
+    checkpoint, slow while others write a lot. None when PostgreSQL is not reachable."""
+    if not postgres_available:
+        yield None
+        return
+    url = asyncio.run(create_database(POSTGRES_URL))
+    try:
+        yield url
+    finally:
+        asyncio.run(drop_database(url))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None
+) -> str:
+    """A migrated, empty database for a running bot: the SQLite file a bot in ``tmp_path``
+    opens by default (``tmp_path / "bot.db"``), or the module's PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{copy_migrated_sqlite(tmp_path / 'bot.db')}"
+    if postgres_database is None:
+        pytest.skip("PostgreSQL is not reachable")
+    await empty_tables(postgres_database)
+    return postgres_database
 
 
 class EngineFactory:
@@ -130,6 +181,14 @@ class FixedClock:
 
     def __call__(self) -> datetime:
         return self.now
+
+    def seconds(self) -> float:
+        """The time as a Unix timestamp: a monotonic clock for code that wants one."""
+        return self.now.timestamp()
+
+    async def sleep(self, delay: float) -> None:
+        """A wait that passes at once and moves the clock on (a rate limiter's pause)."""
+        self.now += timedelta(seconds=delay)
 
 
 @pytest.fixture

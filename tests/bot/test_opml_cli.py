@@ -4,13 +4,11 @@ and once as the real command."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,8 +18,6 @@ from lxml import etree
 from bot.cli import _feeds_async, main
 from bot.settings import Settings
 from services.feeds.opml import MAX_OPML_BYTES, OpmlDocument, parse_opml
-from tests.conftest import POSTGRES_URL
-from tests.helpers.postgres import create_database, drop_database, empty_tables
 
 # Public literal addresses need no DNS; the .example hosts are let through by the settings.
 OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -37,33 +33,13 @@ OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
 </body></opml>"""
 
 
-@pytest.fixture(scope="module")
-def postgres_database(postgres_available: bool) -> Iterator[str | None]:
-    if not postgres_available:
-        yield None
-        return
-    url = asyncio.run(create_database(POSTGRES_URL))
-    try:
-        yield url
-    finally:
-        asyncio.run(drop_database(url))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def settings(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None
-) -> Settings:
-    base = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
         search_index_dir=tmp_path / "idx",
         feed_allowed_hosts=frozenset({"wire.example", "blog.example"}),
     )
-    if request.param == "sqlite":
-        return base
-    if postgres_database is None:
-        pytest.skip("PostgreSQL is not reachable")
-    await empty_tables(postgres_database)
-    return replace(base, database_url=postgres_database)
 
 
 async def feeds(settings: Settings, action: str, **options: object) -> tuple[int, str]:

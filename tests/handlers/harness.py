@@ -8,16 +8,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
 
 from bot.app import NewsApplication, build_application
 from bot.settings import Secret, Settings
+from handlers.sender import TelegramAlertSender
 from handlers.throttle import ThrottleGate
+from services.alerts.delivery import DeliveryWorker
+from services.alerts.matcher import AlertMatcher
+from services.alerts.ratelimit import TokenBucket
 from services.container import Services
 from services.parsing import RawArticle
+from storage.db import create_engine, create_session_factory
 from tests.conftest import FixedClock
 from tests.helpers.botapi import ApiCall, FakeBotApi
 from tests.helpers.fake_request import FakeRequest
+from tests.helpers.sqlite_template import copy_migrated_sqlite
 
 TOKEN = "123456:TEST-token-never-logged"
 
@@ -79,6 +86,8 @@ async def running_bot(
     settings = settings_for(tmp_path)
     if database_url is not None:
         settings = replace(settings, database_url=database_url)
+    else:  # the file the bot would migrate on start, already migrated
+        copy_migrated_sqlite(tmp_path / "bot.db")
     if overrides:
         settings = replace(settings, **overrides)
     app = build_application(
@@ -96,3 +105,41 @@ async def running_bot(
         finally:
             await app.post_stop(app)
             await app.post_shutdown(app)
+
+
+@dataclass
+class AlertRig:
+    """The matcher and sender a bot's alert loop would run, for the test to drive by hand."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    matcher: AlertMatcher
+    worker: DeliveryWorker
+
+
+@asynccontextmanager
+async def alert_rig(
+    bot: BotHarness, database_url: str, *, worker_id: str = "test", on_the_clock: bool = False
+) -> AsyncIterator[AlertRig]:
+    """Matching and delivery on the bot's database, sending through its Bot.
+
+    ``on_the_clock``: their monotonic time and the send rate's waits follow ``bot.clock``
+    (a wait moves it on), for tests of pacing; otherwise those run on real time.
+    """
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    clock, sender = bot.clock, TelegramAlertSender(bot.app.bot)
+    if on_the_clock:
+        matcher = AlertMatcher(sessions, clock=clock, monotonic=clock.seconds)
+        rate = TokenBucket(29, clock=clock.seconds, sleep=clock.sleep)
+        worker = DeliveryWorker(
+            sessions, sender, clock=clock, worker_id=worker_id, rate=rate, monotonic=clock.seconds
+        )
+    else:
+        matcher = AlertMatcher(sessions, clock=clock)
+        worker = DeliveryWorker(
+            sessions, sender, clock=clock, worker_id=worker_id, rate=TokenBucket(29)
+        )
+    try:
+        yield AlertRig(sessions, matcher, worker)
+    finally:
+        await engine.dispose()

@@ -15,16 +15,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.sender import TelegramAlertSender
 from services.alerts.delivery import DeliveryWorker
 from services.alerts.matcher import CURSOR, NEW_CURSOR, AlertMatcher
-from services.alerts.ratelimit import TokenBucket
 from services.parsing import RawArticle
 from storage.alerts import CursorRepository, OutboxRepository
 from storage.db import create_engine, create_session_factory
 from storage.models import Cursor
 from tests.conftest import FixedClock
-from tests.handlers.harness import BotHarness, running_bot, settings_for
+from tests.handlers.harness import BotHarness, alert_rig, running_bot, settings_for
 from tests.helpers.botapi import GROUP_UPGRADED, ApiCall, FakeBotApi
 
 PRIVATE = 501
@@ -111,35 +109,16 @@ def alert_titles(calls: list[ApiCall]) -> list[str]:
 @pytest.fixture
 async def pipe(tmp_path: Path) -> AsyncIterator[Pipeline]:
     clock = FixedClock()
-
-    def seconds() -> float:
-        return clock.now.timestamp()
-
-    async def sleep(delay: float) -> None:  # a wait in the rate limiter passes on the clock
-        clock.now += timedelta(seconds=delay)
-
-    api = FakeBotApi(clock=seconds)
+    api = FakeBotApi(clock=clock.seconds)
     async with running_bot(tmp_path, api, clock=clock, alert_loop=False) as bot:
         api.set_admins(GROUP, [ADMIN])
         api.set_admins(FORUM, [ADMIN])
         api.set_chat(FORUM, "supergroup", is_forum=True)
-        engine = create_engine(settings_for(tmp_path).database_url)
-        sessions = create_session_factory(engine)
-        matcher = AlertMatcher(sessions, clock=clock, monotonic=seconds)
-        worker = DeliveryWorker(
-            sessions,
-            TelegramAlertSender(bot.app.bot),
-            clock=clock,
-            worker_id="test-worker",
-            rate=TokenBucket(29, clock=seconds, sleep=sleep),
-            monotonic=seconds,
-        )
-        # As the alert loop does when the bot starts: from now on, new articles alert.
-        assert await matcher.run_once() == 0
-        try:
-            yield Pipeline(bot, clock, sessions, matcher, worker)
-        finally:
-            await engine.dispose()
+        url = settings_for(tmp_path).database_url
+        async with alert_rig(bot, url, worker_id="test-worker", on_the_clock=True) as rig:
+            # As the alert loop does when the bot starts: from now on, new articles alert.
+            assert await rig.matcher.run_once() == 0
+            yield Pipeline(bot, clock, rig.sessions, rig.matcher, rig.worker)
 
 
 # -- what is sent, to whom ----------------------------------------------------------------------

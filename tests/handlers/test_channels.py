@@ -5,9 +5,8 @@ Through the real Application and the fake Bot API, on a SQLite file and on Postg
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,18 +14,15 @@ from typing import Any
 import pytest
 
 from handlers.channels import ANSWER_SECONDS, CONNECT_LABEL
-from handlers.sender import TelegramAlertSender
-from services.alerts.delivery import DeliveryWorker
-from services.alerts.matcher import AlertMatcher
-from services.alerts.ratelimit import TokenBucket
 from services.alerts.schedule import DeliveryPrefs
 from services.alerts.subscriptions import SubscriptionView
 from services.parsing import RawArticle
-from storage.db import create_engine, create_session_factory
-from tests.conftest import POSTGRES_URL
-from tests.handlers.harness import BotHarness, running_bot, settings_for
+
+# Test modules on other branches import these two fixtures from here; they live in conftest.
+from tests.conftest import database_url as database_url
+from tests.conftest import postgres_database as postgres_database
+from tests.handlers.harness import BotHarness, alert_rig, running_bot
 from tests.helpers.botapi import BOT_ID
-from tests.helpers.postgres import create_database, drop_database, empty_tables
 from tests.helpers.tg_objects import channel_admin_rights
 
 CHANNEL = -1002000000001
@@ -37,31 +33,6 @@ EDITOR = 702  # an administrator who may post
 MODERATOR = 703  # an administrator who may not post
 READER = 704
 STRANGER = 705
-
-
-@pytest.fixture(scope="module")
-def postgres_database(postgres_available: bool) -> Iterator[str | None]:
-    """One database for this module's PostgreSQL runs, emptied before each test."""
-    if not postgres_available:
-        yield None
-        return
-    url = asyncio.run(create_database(POSTGRES_URL))
-    try:
-        yield url
-    finally:
-        asyncio.run(drop_database(url))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None
-) -> str:
-    if request.param == "sqlite":
-        return settings_for(tmp_path).database_url
-    if postgres_database is None:
-        pytest.skip("PostgreSQL is not reachable")
-    await empty_tables(postgres_database)
-    return postgres_database
 
 
 @pytest.fixture
@@ -529,17 +500,8 @@ async def test_managing_again_resumes_a_paused_channel(bot: BotHarness) -> None:
 async def test_alerts_of_a_channel_managed_in_private_go_to_the_channel(
     bot: BotHarness, database_url: str
 ) -> None:
-    engine = create_engine(database_url)
-    sessions = create_session_factory(engine)
-    matcher = AlertMatcher(sessions, clock=bot.clock)
-    worker = DeliveryWorker(
-        sessions,
-        TelegramAlertSender(bot.app.bot),
-        clock=bot.clock,
-        worker_id="test",
-        rate=TokenBucket(29),
-    )
-    try:
+    async with alert_rig(bot, database_url) as rig:
+        matcher, worker = rig.matcher, rig.worker
         assert await matcher.run_once() == 0  # from now on, new articles alert
         await private(bot, "/subscribe @mychannel harbour", EDITOR)
         await bot.load(RawArticle(title="Harbour strike", body="Dockers walked out today."))
@@ -557,8 +519,6 @@ async def test_alerts_of_a_channel_managed_in_private_go_to_the_channel(
         await matcher.run_once()
         assert await worker.deliver_once() == 0
         assert len(bot.api.sent_messages(CHANNEL)) == 1  # nothing to a chat it may not post in
-    finally:
-        await engine.dispose()
 
 
 async def test_an_unsubscribe_button_in_a_channel_needs_the_right_to_post(
@@ -583,17 +543,8 @@ async def test_an_unsubscribe_button_in_a_channel_needs_the_right_to_post(
 
 
 async def test_a_subscription_limited_to_one_source(bot: BotHarness, database_url: str) -> None:
-    engine = create_engine(database_url)
-    sessions = create_session_factory(engine)
-    matcher = AlertMatcher(sessions, clock=bot.clock)
-    worker = DeliveryWorker(
-        sessions,
-        TelegramAlertSender(bot.app.bot),
-        clock=bot.clock,
-        worker_id="test",
-        rate=TokenBucket(29),
-    )
-    try:
+    async with alert_rig(bot, database_url) as rig:
+        matcher, worker = rig.matcher, rig.worker
         assert await matcher.run_once() == 0
         text = await private(bot, "/subscribe @mychannel source:BBC harbour", EDITOR)
         (subscription,) = await subscriptions_of(bot, CHANNEL)
@@ -609,8 +560,6 @@ async def test_a_subscription_limited_to_one_source(bot: BotHarness, database_ur
         assert await worker.deliver_once() == 1
         (alert,) = bot.api.sent_messages(CHANNEL)
         assert alert["text"].startswith("🔔 New article\n\nHarbour strike")
-    finally:
-        await engine.dispose()
 
 
 async def test_source_without_a_name_is_refused(bot: BotHarness) -> None:

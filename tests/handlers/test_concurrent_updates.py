@@ -9,47 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from handlers.render import SORRY
 from services.parsing import RawArticle
-from tests.conftest import POSTGRES_URL
 from tests.handlers.harness import BotHarness, running_bot
-from tests.helpers.postgres import create_database, drop_database, empty_tables
 
 ADMIN = 601
 ROUNDS = 5
 
 
-@pytest.fixture(scope="module")
-def postgres_database(postgres_available: bool) -> Iterator[str | None]:
-    """One database for this module's PostgreSQL runs (emptied before each): dropping a
-    database makes the whole server checkpoint, slow while others write a lot."""
-    if not postgres_available:
-        yield None
-        return
-    url = asyncio.run(create_database(POSTGRES_URL))
-    try:
-        yield url
-    finally:
-        asyncio.run(drop_database(url))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def bot(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None
-) -> AsyncIterator[BotHarness]:
-    if request.param == "sqlite":
-        async with running_bot(tmp_path, alert_loop=False) as harness:
-            yield harness
-        return
-    if postgres_database is None:
-        pytest.skip("PostgreSQL is not reachable")
-    await empty_tables(postgres_database)
-    async with running_bot(tmp_path, alert_loop=False, database_url=postgres_database) as harness:
+@pytest.fixture
+async def bot(tmp_path: Path, database_url: str) -> AsyncIterator[BotHarness]:
+    async with running_bot(tmp_path, alert_loop=False, database_url=database_url) as harness:
         yield harness
 
 

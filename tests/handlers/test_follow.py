@@ -23,14 +23,11 @@ from services.parsing import RawArticle
 from storage.db import create_engine, create_session_factory
 from storage.models import Feed, FeedFollow, OutboxMessage
 from tests.handlers.harness import BotHarness, running_bot
-from tests.handlers.test_channels import (  # noqa: F401 (fixtures)
+from tests.handlers.test_channels import (
     CHANNEL,
     EDITOR,
     MODERATOR,
     OWNER,
-    READER,
-    database_url,
-    postgres_database,
 )
 from tests.helpers.botapi import BOT_ID
 from tests.helpers.feed_site import FeedSite, feed_site, page, rss
@@ -93,7 +90,7 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path, database_url: str) -> AsyncIterator[World]:  # noqa: F811
+async def world(tmp_path: Path, database_url: str) -> AsyncIterator[World]:
     overrides = {"feed_allowed_hosts": frozenset({"127.0.0.1"}), "follow_limit": 3}
     async with (
         feed_site() as site,

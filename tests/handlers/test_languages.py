@@ -273,13 +273,6 @@ def test_persian_isolates_left_to_right_titles_and_ids() -> None:
 async def test_alerts_speak_each_chats_language(bot: BotHarness, tmp_path: Path) -> None:
     """The sender has no update: it reads the chat's stored language (and time zone)."""
     clock = bot.clock
-
-    def seconds() -> float:
-        return clock.now.timestamp()
-
-    async def sleep(delay: float) -> None:  # a wait in the rate limiter passes on the clock
-        clock.now += timedelta(seconds=delay)
-
     engine = create_engine(settings_for(tmp_path).database_url)
     sessions = create_session_factory(engine)
     matcher = AlertMatcher(sessions, clock=clock)
@@ -288,8 +281,8 @@ async def test_alerts_speak_each_chats_language(bot: BotHarness, tmp_path: Path)
         TelegramAlertSender(bot.app.bot, locales=bot.services.languages.chat_locale),
         clock=clock,
         worker_id="test-worker",
-        rate=TokenBucket(29, clock=seconds, sleep=sleep),
-        monotonic=seconds,
+        rate=TokenBucket(29, clock=clock.seconds, sleep=clock.sleep),
+        monotonic=clock.seconds,
     )
     await matcher.run_once()  # from now on, new articles alert
     await say(bot, "/language ru", 31, lang="en")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,8 @@ from services.feeds.opml import (
     parse_opml,
     render_opml,
 )
-from tests.conftest import POSTGRES_URL
-from tests.handlers.harness import BotHarness, running_bot, settings_for
+from tests.handlers.harness import BotHarness, running_bot
 from tests.helpers.botapi import BOT_ID, BOT_USERNAME, SentDocument
-from tests.helpers.postgres import create_database, drop_database, empty_tables
 
 OWNER = 801  # created the channel and the group
 MEMBER = 802
@@ -36,30 +34,6 @@ CHANNEL = -1002000000012
 FEEDS = [f"http://93.184.216.{n}/rss" for n in range(1, 4)]
 # The default FOLLOW_LIMIT.
 LIMIT = 20
-
-
-@pytest.fixture(scope="module")
-def postgres_database(postgres_available: bool) -> Iterator[str | None]:
-    if not postgres_available:
-        yield None
-        return
-    url = asyncio.run(create_database(POSTGRES_URL))
-    try:
-        yield url
-    finally:
-        asyncio.run(drop_database(url))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None
-) -> str:
-    if request.param == "sqlite":
-        return settings_for(tmp_path).database_url
-    if postgres_database is None:
-        pytest.skip("PostgreSQL is not reachable")
-    await empty_tables(postgres_database)
-    return postgres_database
 
 
 @pytest.fixture

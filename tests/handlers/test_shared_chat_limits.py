@@ -8,9 +8,8 @@ once (a user waits for them); alerts wait for the room the replies left.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -20,17 +19,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.pacing import ChatPacer
-from handlers.sender import TelegramAlertSender
 from services.alerts.delivery import DeliveryWorker
 from services.alerts.matcher import AlertMatcher
-from services.alerts.ratelimit import TokenBucket
 from services.parsing import RawArticle
-from storage.db import create_engine, create_session_factory
 from storage.models import ChatSend
-from tests.conftest import POSTGRES_URL, FixedClock
-from tests.handlers.harness import BotHarness, running_bot, settings_for
+from tests.conftest import FixedClock
+from tests.handlers.harness import BotHarness, alert_rig, running_bot
 from tests.helpers.botapi import ApiCall, FakeBotApi
-from tests.helpers.postgres import create_database, drop_database, empty_tables
 
 PRIVATE = 4401
 GROUP = -4402
@@ -88,36 +83,10 @@ class TwoProcesses:
 
 
 @pytest.fixture
-def postgres_database(postgres_available: bool) -> Iterator[str | None]:
-    if not postgres_available:
-        yield None
-        return
-    url = asyncio.run(create_database(POSTGRES_URL))
-    try:
-        yield url
-    finally:
-        asyncio.run(drop_database(url))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def two(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_database: str | None
-) -> AsyncIterator[TwoProcesses]:
-    url = settings_for(tmp_path).database_url
-    if request.param == "postgres":
-        if postgres_database is None:
-            pytest.skip("PostgreSQL is not reachable")
-        await empty_tables(postgres_database)
-        url = postgres_database
+async def two(tmp_path: Path, database_url: str) -> AsyncIterator[TwoProcesses]:
+    url = database_url
     clock = FixedClock()
-
-    def seconds() -> float:
-        return clock.now.timestamp()
-
-    async def sleep(delay: float) -> None:
-        clock.now += timedelta(seconds=delay)
-
-    api = FakeBotApi(clock=seconds)
+    api = FakeBotApi(clock=clock.seconds)
     api.set_admins(GROUP, [ADMIN])
     (tmp_path / "replica").mkdir()
     (tmp_path / "sender").mkdir()
@@ -128,23 +97,10 @@ async def two(
         running_bot(
             tmp_path / "sender", api, clock=clock, alert_loop=False, database_url=url
         ) as sender,
+        alert_rig(sender, url, worker_id="sender", on_the_clock=True) as rig,
     ):
-        engine = create_engine(url)
-        sessions = create_session_factory(engine)
-        matcher = AlertMatcher(sessions, clock=clock, monotonic=seconds)
-        worker = DeliveryWorker(
-            sessions,
-            TelegramAlertSender(sender.app.bot),
-            clock=clock,
-            worker_id="sender",
-            rate=TokenBucket(29, clock=seconds, sleep=sleep),
-            monotonic=seconds,
-        )
-        assert await matcher.run_once() == 0
-        try:
-            yield TwoProcesses(replica, sender, api, clock, sessions, matcher, worker)
-        finally:
-            await engine.dispose()
+        assert await rig.matcher.run_once() == 0
+        yield TwoProcesses(replica, sender, api, clock, rig.sessions, rig.matcher, rig.worker)
 
 
 async def test_an_alert_waits_a_second_after_a_reply_another_process_sent(
