@@ -45,7 +45,9 @@ CONCURRENT_UPDATES = 16
 # (to confirm the updates it took) on a one-connection pool. Under load the cancelled poll had
 # not handed its connection back within the default 1 s, and the last call ended in a logged
 # traceback: give that call a connection of its own and a longer wait. (Telegram answers the
-# newer of two getUpdates; the cancelled one has no reader any more.)
+# newer of two getUpdates; the cancelled one has no reader any more.) Both connections in one
+# pool: split into pools of one, the last call is sent to the pool the cancelled poll has left
+# on paper but whose connection it may still hold, and waits there.
 GET_UPDATES_CONNECTIONS = 2
 GET_UPDATES_POOL_SECONDS = 10.0
 # Before every other handler group, so each log line about an update can name it.
@@ -97,6 +99,7 @@ def build_application(
         # (The long poll's own wait is added to this read timeout by python-telegram-bot.)
         get_updates_request = BotApiRequest(
             connection_pool_size=GET_UPDATES_CONNECTIONS,
+            per_pool=GET_UPDATES_CONNECTIONS,
             connect_timeout=timeout,
             read_timeout=timeout,
             write_timeout=timeout,

@@ -34,8 +34,17 @@ class BotApiRequest(HTTPXRequest):
 
     __slots__ = ()
 
-    def __init__(self, connection_pool_size: int = 256, **settings: Any) -> None:
-        settings.setdefault("httpx_kwargs", {"transport": SpreadTransport(connection_pool_size)})
+    def __init__(
+        self,
+        connection_pool_size: int = 256,
+        *,
+        per_pool: int = CONNECTIONS_PER_POOL,
+        **settings: Any,
+    ) -> None:
+        settings.setdefault(
+            "httpx_kwargs",
+            {"transport": SpreadTransport(connection_pool_size, per_pool=per_pool)},
+        )
         super().__init__(connection_pool_size=connection_pool_size, **settings)
 
     @staticmethod
