@@ -97,11 +97,19 @@ async def running_bot(
         clock=clock,
         gate=gate,
     )
+    async with started(app):
+        yield BotHarness(app, api, clock)
+
+
+@asynccontextmanager
+async def started(app: NewsApplication) -> AsyncIterator[NewsApplication]:
+    """The application with its resources open (post_init), as ``newsbot run`` starts it,
+    without polling: the test hands it updates; stopped and closed again at the end."""
     async with app:
         assert app.post_init and app.post_stop and app.post_shutdown
         await app.post_init(app)
         try:
-            yield BotHarness(app, api, clock)
+            yield app
         finally:
             await app.post_stop(app)
             await app.post_shutdown(app)

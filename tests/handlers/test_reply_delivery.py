@@ -16,7 +16,7 @@ from bot.health import HealthMonitor
 from bot.metrics import Metrics
 from handlers.render import SORRY
 from tests.conftest import FixedClock
-from tests.handlers.harness import settings_for
+from tests.handlers.harness import settings_for, started
 from tests.helpers.botapi import FakeBotApi
 from tests.helpers.botapi_server import FakeBotApiServer
 from tests.helpers.fake_request import FakeRequest
@@ -34,13 +34,8 @@ async def bot(tmp_path: Path) -> AsyncIterator[tuple[NewsApplication, FakeBotApi
         get_updates_request=FakeRequest(api),
         clock=FixedClock(),
     )
-    async with app:
-        assert app.post_init and app.post_shutdown
-        await app.post_init(app)
-        try:
-            yield app, api
-        finally:
-            await app.post_shutdown(app)
+    async with started(app):
+        yield app, api
 
 
 async def command(app: NewsApplication, api: FakeBotApi, text: str) -> None:
@@ -102,13 +97,8 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[NewsApplication, FakeBot
             settings_for(tmp_path), alerts_in_bot=False, telegram_api_base_url=server.base_url
         )
         app = build_application(settings, clock=FixedClock())
-        async with app:
-            assert app.post_init and app.post_shutdown
-            await app.post_init(app)
-            try:
-                yield app, api
-            finally:
-                await app.post_shutdown(app)
+        async with started(app):
+            yield app, api
 
 
 async def test_an_unreadable_answer_to_a_reply_is_one_log_line_and_no_apology(
