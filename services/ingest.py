@@ -11,7 +11,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -57,15 +57,18 @@ class IngestReport:
         return self.added + self.updated + self.skipped + len(self.rejected)
 
 
+PlacedAs = Literal["added", "updated", "skipped"]
+ADDED: PlacedAs = "added"
+UPDATED: PlacedAs = "updated"
+SKIPPED: PlacedAs = "skipped"
+
+
 @dataclass(frozen=True, slots=True)
 class Placed:
     """The stored article one item was added as, updated, or recognised as (skipped)."""
 
     article_id: int
-    outcome: str  # ADDED, UPDATED or SKIPPED
-
-
-ADDED, UPDATED, SKIPPED = "added", "updated", "skipped"
+    outcome: PlacedAs
 
 
 class IngestInterrupted(Exception):
@@ -250,7 +253,7 @@ class IngestService:
         now = self._clock()
         new_rows: list[dict[str, Any]] = []
         # Each item's article; a negative id stands for the new row -id - 1, not inserted yet.
-        placed: list[tuple[str, int, str]] = []
+        placed: list[tuple[str, int, PlacedAs]] = []
         for item in batch:
             target = known.match(item)
             if target is None:
