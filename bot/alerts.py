@@ -78,8 +78,12 @@ class AlertLoop:
             ),
             max_in_flight=settings.alert_max_in_flight,
             group_size=max(1, math.floor(rate * GROUP_SECONDS)),
-            # About a second of sends per claim, so claiming keeps up at any rate.
-            batch_size=max(30, min(MAX_BATCH, math.ceil(rate))),
+            # A third of a second of sends per claim: claiming keeps up at any rate, and a
+            # chat owed many alerts is claimed again soon after its second is up (with a
+            # second's worth per claim it waited for the claim after next: one alert every
+            # two seconds).
+            batch_size=int(os.environ.get("XBATCH", "0"))
+            or max(10, min(MAX_BATCH, math.ceil(rate / 3))),
         )
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

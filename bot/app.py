@@ -62,18 +62,20 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     clock: Callable[[], datetime] = utc_now,
     gate: ThrottleGate | None = None,
+    pacer: ChatPacer | None = None,
     monitor: HealthMonitor | None = None,
     webhook: bool = False,
 ) -> NewsApplication:
     """Assemble the bot; resources open in post_init and close in post_shutdown.
 
-    ``gate`` replaces the per-sender throttle the settings describe (tests pass a clock).
+    ``gate`` replaces the per-sender throttle the settings describe, ``pacer`` the chats'
+    shared limits on the monotonic clock (tests pass a clock for either).
     With a monitor, updates, Bot API calls, searches and feed polls are measured and the
     monitor judges readiness from the runtime. With webhook, there is no getUpdates updater.
     """
     token = settings.require_token()
     context_types = ContextTypes(context=NewsContext, bot_data=BotData)
-    pacer = ChatPacer()
+    pacer = pacer or ChatPacer()
     builder = (
         ApplicationBuilder()
         .token(token.reveal())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,10 @@ class Claimed:
     attempts: int
     created_at: datetime
     unsure: int = 0  # earlier sends that may have arrived
+
+
+# Alerts due next that a claim looks at to find its chats, and how many each is owed.
+LOOK_AHEAD = 600
 
 
 def _claimed(row: OutboxMessage) -> Claimed:
@@ -298,7 +303,16 @@ class OutboxRepository:
         busy_chats: Collection[int] = (),
     ) -> list[Claimed]:
         """Lease up to ``limit`` due alerts, at most one per chat, from chats ready to receive
-        (and not among ``busy_chats``: those with a send of this worker in flight)."""
+        (and not among ``busy_chats``: those with a send of this worker in flight).
+
+        The chats owed the most of the alerts due next come first, each with its earliest
+        one. Telegram lets a chat have one message a second and a group twenty a minute, so
+        a chat owed thirty alerts needs half a minute (a group more than one) however fast the
+        rest goes: started late, its chain is all that is left at the end and the sender
+        idles, started first it runs beside everybody else's single alerts. Only the
+        ``LOOK_AHEAD`` alerts due next (more for a big claim) are counted, so a chat owed
+        one alert waits at most for the chats in that look-ahead, each of which takes one a
+        second at most."""
         ready = (
             select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.topic)
             .join(Chat, Chat.id == OutboxMessage.chat_id)
@@ -308,27 +322,25 @@ class OutboxRepository:
                 or_(Chat.next_send_at.is_(None), Chat.next_send_at <= now),
             )
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
-            .limit(limit * 20)
+            .limit(max(limit * 20, LOOK_AHEAD))
         )
         if busy_chats:
             ready = ready.where(OutboxMessage.chat_id.not_in(list(busy_chats)))
-        seen: set[int] = set()
-        ids: list[int] = []
+        first: dict[int, int] = {}  # chat -> its earliest due alert (dicts keep due order)
+        owed: Counter[int] = Counter()
         for row_id, chat_id, _topic in (await self._session.execute(ready)).all():
-            if chat_id not in seen:
-                seen.add(chat_id)
-                ids.append(row_id)
-                if len(ids) == limit:
-                    break
-        locked = await self.lease(ids, worker, now, lease_until)
+            first.setdefault(chat_id, row_id)
+            owed[chat_id] += 1
+        # sorted() is stable: among chats owed as many, the one due first goes first.
+        chosen = sorted(first, key=lambda chat_id: -owed[chat_id])[:limit]
+        rank = {first[chat_id]: n for n, chat_id in enumerate(chosen)}
+        locked = await self.lease(list(rank), worker, now, lease_until)
         if not locked:
             return []
         rows = await self._session.execute(
-            select(OutboxMessage)
-            .where(OutboxMessage.id.in_(locked))
-            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            select(OutboxMessage).where(OutboxMessage.id.in_(locked))
         )
-        return [_claimed(r) for r in rows.scalars()]
+        return sorted((_claimed(r) for r in rows.scalars()), key=lambda c: rank[c.id])
 
     async def lease(
         self, ids: Sequence[int], worker: str, now: datetime, lease_until: datetime
@@ -476,15 +488,21 @@ class OutboxRepository:
         )
 
     async def defer(
-        self, ids: Sequence[int], due_at: datetime, error: str | None, *, count_attempt: bool
+        self,
+        ids: Sequence[int],
+        due_at: datetime | None,
+        error: str | None,
+        *,
+        count_attempt: bool,
     ) -> None:
-        """Put alerts back in the queue for later (and count a failed attempt, if it was one)."""
-        values: dict[str, Any] = {
-            "status": PENDING,
-            "due_at": due_at,
-            "claimed_by": None,
-            "claimed_until": None,
-        }
+        """Put alerts back in the queue for later (and count a failed attempt, if it was one).
+
+        ``due_at`` None: due when they were, so an alert put back unsent (its chat had no
+        room yet, or the sender stopped) keeps its place and goes before the chat's later
+        ones, not after all of them."""
+        values: dict[str, Any] = {"status": PENDING, "claimed_by": None, "claimed_until": None}
+        if due_at is not None:
+            values["due_at"] = due_at
         if error is not None:
             values["last_error"] = error
         if count_attempt:

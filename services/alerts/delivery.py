@@ -215,7 +215,7 @@ class DeliveryWorker:
                 chat_id = job.rows[0].chat_id
                 self._busy.add(chat_id)
                 try:
-                    began = await self._pace()
+                    await self._rate.acquire()
                 except BaseException:
                     self._busy.discard(chat_id)
                     self._slots.release()
@@ -225,9 +225,7 @@ class DeliveryWorker:
                     group = jobs[position:group_end]
                     marking = asyncio.create_task(self._mark(group), name="alerts sending")
                 assert marking is not None
-                task = asyncio.create_task(
-                    self._deliver(job, began, marking), name=f"alert to {chat_id}"
-                )
+                task = asyncio.create_task(self._deliver(job, marking), name=f"alert to {chat_id}")
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 started.append(task)
@@ -261,7 +259,7 @@ class DeliveryWorker:
                     going.append(job)
                     continue
                 held.add(job.rows[0].id)
-                await outbox.defer(job.ids, now, None, count_attempt=False)
+                await outbox.defer(job.ids, None, None, count_attempt=False)
                 await ChatRepository(session).hold_back([chat_id], _after(now, wait))
                 log.debug("alert to chat %s held back %.2f s by its per-chat limits", chat_id, wait)
             if going:
@@ -280,8 +278,17 @@ class DeliveryWorker:
             await self._release([row for job in jobs for row in job.rows])
 
     async def _pace(self) -> float:
-        """Wait for the overall rate; returns the moment the send starts (for the window)."""
+        """Wait for the overall rate, then for room in the window (``_admit``)."""
         await self._rate.acquire()
+        return await self._admit()
+
+    async def _admit(self) -> float:
+        """Wait for room in the send window; returns the moment the send starts.
+
+        Right before the request, after its "sending" commit: the window counts a send from
+        here until its answer, and a commit that waits for the database (a claim holding
+        SQLite's write lock) would otherwise keep the window's room taken for that long. At
+        one claim a second that cost about a tenth of a second of sending every second."""
         if self._window is not None:
             return await self._window.start()
         return self._monotonic()
@@ -289,31 +296,26 @@ class DeliveryWorker:
     async def _release(self, rows: Sequence[Claimed]) -> None:
         async with self._sessions.begin() as session:
             await OutboxRepository(session).defer(
-                [r.id for r in rows], self._clock(), None, count_attempt=False
+                [r.id for r in rows], None, None, count_attempt=False
             )
 
-    async def _deliver(self, job: Job, began: float, marking: asyncio.Task[set[int]]) -> int:
+    async def _deliver(self, job: Job, marking: asyncio.Task[set[int]]) -> int:
         """Send one job once its group is recorded "sending" (``marking``), and record what
         became of it; never raises, always frees its slot."""
         first = job.rows[0]
         chat_id, topic, kind = first.chat_id, first.topic, job.kind
         result: SendResult | None = None
-        requested = False  # from here on the window counts the send until its answer
         try:
             # Shielded: the group's record is shared, and one send's end must not undo it.
             if first.id in await asyncio.shield(marking):
-                if self._window is not None:  # back in the queue; its chat waits a little
-                    self._window.cancel()
-                return 0
-            requested = True
+                return 0  # back in the queue; its chat waits a little
+            began = await self._admit()
             result, chat_id, topic, kind = await self._request(job, began)
             if result.outcome is Outcome.SENT and topic == first.topic:
                 await self._outcomes.sent(job, chat_id, kind)
                 return 1
             return await self._outcomes.record(job, result, chat_id, topic, kind)
         except Exception as error:
-            if self._window is not None and not requested:
-                self._window.cancel()
             if result is None:
                 # Not one of the outcomes a sender reports: a failed attempt like a network
                 # error, retried with backoff until attempts run out. (The Telegram sender

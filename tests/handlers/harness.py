@@ -13,11 +13,12 @@ from telegram import Update
 
 from bot.app import NewsApplication, build_application
 from bot.settings import Secret, Settings
+from handlers.pacing import ChatPacer
 from handlers.sender import TelegramAlertSender
 from handlers.throttle import ThrottleGate
 from services.alerts.delivery import DeliveryWorker
 from services.alerts.matcher import AlertMatcher
-from services.alerts.ratelimit import TokenBucket
+from services.alerts.ratelimit import ChatWindows, TokenBucket
 from services.container import Services
 from services.parsing import RawArticle
 from storage.db import create_engine, create_session_factory
@@ -75,11 +76,14 @@ async def running_bot(
     database_url: str | None = None,
     gate: ThrottleGate | None = None,
     overrides: Mapping[str, Any] | None = None,
+    pacer_on_the_clock: bool = False,
 ) -> AsyncIterator[BotHarness]:
     """The bot, started; ``alert_loop=False`` leaves matching and delivery to the test.
 
     ``database_url``: another database than the SQLite file in ``tmp_path``; ``overrides``:
-    other settings (``feed_allowed_hosts``, ``follow_limit``...).
+    other settings (``feed_allowed_hosts``, ``follow_limit``...); ``pacer_on_the_clock``: the
+    chats' limits in this process count (and wait) on ``clock``, not on real time, for a test
+    that moves the clock faster than a minute a minute.
     """
     api = api or FakeBotApi()
     clock = clock or FixedClock()
@@ -96,6 +100,13 @@ async def running_bot(
         get_updates_request=FakeRequest(api),
         clock=clock,
         gate=gate,
+        pacer=(
+            ChatPacer(
+                windows=ChatWindows(clock=clock.seconds, sleep=clock.sleep), sleep=clock.sleep
+            )
+            if pacer_on_the_clock
+            else None
+        ),
     )
     async with started(app):
         yield BotHarness(app, api, clock)

@@ -19,6 +19,7 @@ from services.alerts.subscriptions import ChatRef, SubscriptionService
 from services.ingest import IngestService
 from services.parsing import RawArticle
 from storage.alerts import OutboxRepository
+from storage.chat_sends import ChatSendRepository
 from storage.models import OutboxMessage
 from storage.search_index import SearchIndex
 from tests.conftest import EngineFactory, FixedClock
@@ -107,15 +108,65 @@ async def test_silent_articles_and_older_articles_are_not_alerted(pipeline: Pipe
     assert await pipeline.matcher.run_once() == 1
 
 
-async def test_group_spacing_holds_the_second_alert(pipeline: Pipeline) -> None:
+async def test_a_group_gets_twenty_alerts_a_minute_then_waits_out_the_minute(
+    pipeline: Pipeline,
+) -> None:
     await pipeline.subscriptions.subscribe(GROUP, 0, "", 2)
-    await pipeline.publish("One", "Two")
+    await pipeline.publish(*(f"Story number {n}" for n in range(22)))
     await pipeline.matcher.run_once()
+    start = pipeline.clock.now
+    for n in range(20):  # one a second, as fast as Telegram allows a chat
+        pipeline.clock.now = start + timedelta(seconds=n)
+        assert await pipeline.worker.deliver_once() == 1
+        pipeline.clock.now += timedelta(seconds=0.9)
+        assert await pipeline.worker.deliver_once() == 0  # not two within a second
+    pipeline.clock.now = start + timedelta(seconds=59.9)
+    assert await pipeline.worker.deliver_once() == 0  # twenty within this minute already
+    pipeline.clock.now = start + timedelta(seconds=60)
+    assert await pipeline.worker.deliver_once() == 1  # the first has left the minute
+    pipeline.clock.now = start + timedelta(seconds=60.9)
+    assert await pipeline.worker.deliver_once() == 0  # the second has not yet
+    pipeline.clock.now = start + timedelta(seconds=61)
     assert await pipeline.worker.deliver_once() == 1
-    pipeline.clock.now += timedelta(seconds=2)
-    assert await pipeline.worker.deliver_once() == 0
+    assert len(pipeline.sender.sent) == 22
+
+
+async def test_the_chat_owed_the_most_alerts_is_claimed_first(pipeline: Pipeline) -> None:
+    # A chat owed many alerts needs a second for each however fast the rest goes: it starts
+    # first, so its chain runs beside the single alerts instead of after them.
+    await pipeline.subscriptions.subscribe(ALICE, 0, "harbour", 1)
+    await pipeline.subscriptions.subscribe(GROUP, 0, "storm", 2)
+    (harbour,) = await pipeline.publish("Harbour strike")
+    await pipeline.matcher.run_once()
+    pipeline.clock.now += timedelta(seconds=1)
+    storm, _ = await pipeline.publish("Storm warning", "Storm damage")
+    await pipeline.matcher.run_once()
+    now = pipeline.clock.now
+    async with pipeline.sessions.begin() as session:
+        claimed = await OutboxRepository(session).claim("w1", now, now + timedelta(minutes=1), 5)
+    # ALICE's one alert was due before the group's two: the group still goes first, with its
+    # earliest alert (a chat's alerts go in order), and one alert per chat.
+    assert [(c.chat_id, c.article_id) for c in claimed] == [
+        (GROUP.id, storm),
+        (ALICE.id, harbour),
+    ]
+
+
+async def test_an_alert_held_back_by_its_chats_limit_keeps_its_place(
+    pipeline: Pipeline,
+) -> None:
+    await pipeline.subscriptions.subscribe(ALICE, 0, "", 1)
+    first, second = await pipeline.publish("First story", "Second story")
+    await pipeline.matcher.run_once()
+    pipeline.clock.now += timedelta(seconds=5)
+    async with pipeline.sessions.begin() as session:  # a reply went to the chat just now
+        await ChatSendRepository(session).record_many([ALICE.id], pipeline.clock.now)
+    assert await pipeline.worker.deliver_once() == 0  # held: one a second per chat
     pipeline.clock.now += timedelta(seconds=1)
     assert await pipeline.worker.deliver_once() == 1
+    pipeline.clock.now += timedelta(seconds=1)
+    assert await pipeline.worker.deliver_once() == 1
+    assert [s.article_ids[0] for s in pipeline.sender.sent] == [first, second]
 
 
 async def test_retry_after_defers_exactly_and_sends_once(pipeline: Pipeline) -> None:
