@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
-from telegram.request import RequestData
+from telegram.request import BaseRequest, RequestData
 
 # Not re-exported by telegram.request; python-telegram-bot is pinned below 23.
 from telegram.request._requestparameter import RequestParameter
@@ -48,9 +48,13 @@ class TelegramAlertSender:
         paid_broadcast: bool = False,
         read_timeout: float = ALERT_READ_TIMEOUT,
         locales: LocaleLookup | None = None,
+        request: BaseRequest | None = None,
     ) -> None:
-        """``locales``: each chat's language and time zone (without it: English, UTC)."""
+        """``locales``: each chat's language and time zone (without it: English, UTC).
+        ``request``: what the alerts' sendMessage goes through (bot/alert_http.py's lean
+        transport in production); without it, the bot's own request object."""
         self._bot = bot
+        self._request = request
         self._locales = locales
         # Paid broadcasts (enabled with @BotFather) lift the 30/s ceiling, for Telegram Stars.
         self._paid_broadcast = True if paid_broadcast else None
@@ -100,8 +104,9 @@ class TelegramAlertSender:
 
     async def _send_message(self, chat_id: int, text: str, topic: int, *, preview: bool) -> None:
         """``Bot.send_message`` without what an alert does not need: the same parameters on
-        the wire, the same request object (its transport, timeouts, metrics, and the error
-        each answer raises), the bot's rate limiter if it has one; but no ``Message`` made
+        the wire, a request object of python-telegram-bot's kind (the bot's own, or the
+        one given: its transport, timeouts, metrics, and PTB's turning of each answer into
+        the error it raises), the bot's rate limiter if it has one; but no ``Message`` made
         of the answer (about a tenth of a send's CPU, the largest part of what
         python-telegram-bot adds to httpx), only its id looked for. Raises what
         ``send_message`` raises."""
@@ -122,7 +127,8 @@ class TelegramAlertSender:
             raise TelegramError(INVALID_RESPONSE)  # a 200 that is no message: may have gone
 
     async def _post(self, data: dict[str, Any]) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        return await self._bot.request.post(
+        request = self._request if self._request is not None else self._bot.request
+        return await request.post(
             f"{self._bot.base_url}/sendMessage",
             _encoded(data),
             read_timeout=self._read_timeout,
