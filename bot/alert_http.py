@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import re
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from telegram._utils.defaultvalue import DefaultValue
@@ -42,6 +43,24 @@ POOL_TIMEOUT_MESSAGE = (
     "sent to Telegram. Consider adjusting the connection pool size or the pool timeout."
 )
 DROPPED = "Server disconnected without sending a complete response."
+# What urllib's quote_plus (so httpx's form encoding) leaves as it is: letters, digits and
+# "_.-~"; a space becomes "+", every other byte of the UTF-8 text %XX.
+_TO_QUOTE = re.compile(rb"[^A-Za-z0-9_.\-~ ]+")
+
+
+def form_encoded(parameters: dict[str, str]) -> bytes:
+    """``urllib.parse.urlencode(parameters)`` byte for byte (as httpx encodes PTB's string
+    parameters), quoting runs of bytes by a regular expression: urllib looks up every byte of
+    the text on its own, 6% of the paid-broadcast sender's CPU."""
+    return b"&".join(_quoted(name) + b"=" + _quoted(value) for name, value in parameters.items())
+
+
+def _quoted(text: str) -> bytes:
+    return _TO_QUOTE.sub(_percent, text.encode()).replace(b" ", b"+")
+
+
+def _percent(run: re.Match[bytes]) -> bytes:
+    return b"%" + run[0].hex("%").upper().encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +338,7 @@ class AlertRequest(BaseRequest):
         pool = pool if isinstance(pool_timeout, DefaultValue) else pool_timeout
         origin, target = self._target(url)
         # As httpx encodes PTB's parameters (each already a string): form-urlencoded.
-        body = urlencode(request_data.json_parameters).encode() if request_data else b""
+        body = form_encoded(request_data.json_parameters) if request_data else b""
         head = (
             f"{method} {target} HTTP/1.1\r\nHost: {origin.host_header}\r\n"
             f"Accept: */*\r\nUser-Agent: {self.USER_AGENT}\r\n"

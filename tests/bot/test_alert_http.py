@@ -9,14 +9,17 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.alert_http import AlertRequest
+from bot.alert_http import AlertRequest, form_encoded
 from bot.request import BotApiRequest
 from handlers.delivery_errors import Fate, fate_of
 from handlers.sender import TelegramAlertSender
@@ -109,6 +112,11 @@ def params(text: str = "Harbour strike & <b>day 1</b> — quay ünïcode?") -> R
             RequestParameter("link_preview_options", json.dumps({"is_disabled": False}), None),
         ]
     )
+
+
+@given(st.dictionaries(st.text(), st.text()))
+def test_the_form_encoding_is_urllibs(parameters: dict[str, str]) -> None:
+    assert form_encoded(parameters) == urlencode(parameters).encode()
 
 
 @pytest.fixture
