@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,6 +59,38 @@ def _claimable(now: datetime) -> tuple[ColumnElement[bool], ...]:
     return (OUTBOX.c.status == PENDING, OUTBOX.c.due_at <= now, _unleased(now))
 
 
+# The statements the alert sender runs for every group of sends, built once: building one
+# (coercions, operators, its cache key) cost a third of running it on SQLite (timeit, 20 ids).
+# The ids go in as one expanding parameter.
+_MARK_SENDING = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status=SENDING,
+        claimed_by=bindparam("worker", type_=OUTBOX.c.claimed_by.type),
+        claimed_until=bindparam("until", type_=OUTBOX.c.claimed_until.type),
+    )
+)
+_FINISH = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status=bindparam("status", type_=OUTBOX.c.status.type),
+        sent_at=bindparam("sent_at", type_=OUTBOX.c.sent_at.type),
+        last_error=bindparam("error", type_=OUTBOX.c.last_error.type),
+        claimed_by=None,
+        claimed_until=None,
+    )
+)
+_NEXT_SEND = (
+    update(CHATS)
+    .where(CHATS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(next_send_at=bindparam("moment", type_=CHATS.c.next_send_at.type))
+)
+_LANGUAGES = select(CHATS.c.id, CHATS.c.language, CHATS.c.timezone, CHATS.c.user_language).where(
+    CHATS.c.id.in_(bindparam("ids", expanding=True))
+)
+
 # A Claimed's fields, in its order.
 _CLAIMED_COLUMNS = (
     OUTBOX.c.id,
@@ -102,11 +134,7 @@ class ChatRepository:
         columns, no ORM objects (the alert sender asks for them at every send)."""
         found: dict[int, tuple[str | None, str, str | None]] = {}
         for chunk in id_chunks(chat_ids):
-            result = await self._session.execute(
-                select(CHATS.c.id, CHATS.c.language, CHATS.c.timezone, CHATS.c.user_language).where(
-                    CHATS.c.id.in_(chunk)
-                )
-            )
+            result = await self._session.execute(_LANGUAGES, {"ids": chunk})
             found.update((row[0], (row[1], row[2], row[3])) for row in result)
         return found
 
@@ -148,9 +176,7 @@ class ChatRepository:
     async def set_next_send_many(self, chat_ids: Collection[int], moment: datetime) -> None:
         """``set_next_send`` for many chats at once (the alert sender settles them together)."""
         for chunk in id_chunks(chat_ids):
-            await self._session.execute(
-                update(CHATS).where(CHATS.c.id.in_(chunk)).values(next_send_at=moment)
-            )
+            await self._session.execute(_NEXT_SEND, {"ids": chunk, "moment": moment})
 
     async def hold_back(self, chat_ids: Iterable[int], until: Callable[[str], datetime]) -> None:
         """Send nothing to these chats before ``until(kind)`` (later settings are kept)."""
@@ -382,9 +408,7 @@ class OutboxRepository:
     async def mark_sending(self, ids: Sequence[int], worker: str, lease_until: datetime) -> None:
         """Record that these alerts' request is about to leave: from now on they may arrive."""
         await self._session.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id.in_(list(ids)))
-            .values(status=SENDING, claimed_by=worker, claimed_until=lease_until)
+            _MARK_SENDING, {"ids": list(ids), "worker": worker, "until": lease_until}
         )
 
     async def recover_sending(self, now: datetime, *, expired_only: bool) -> list[int]:
@@ -475,15 +499,13 @@ class OutboxRepository:
         self, ids: Sequence[int], status: str, at: datetime, error: str | None = None
     ) -> None:
         await self._session.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id.in_(list(ids)))
-            .values(
-                status=status,
-                sent_at=at if status == SENT else None,
-                last_error=error,
-                claimed_by=None,
-                claimed_until=None,
-            )
+            _FINISH,
+            {
+                "ids": list(ids),
+                "status": status,
+                "sent_at": at if status == SENT else None,
+                "error": error,
+            },
         )
 
     async def defer(

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, exists, insert, literal, select
+from sqlalchemy import Table, bindparam, delete, exists, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chunks import id_chunks
@@ -15,6 +15,13 @@ from storage.models import Chat, ChatSend
 # The Core table: the alert sender reads and writes it for every group of sends, and a Core
 # statement skips the ORM's compile and result layers.
 CHAT_SENDS = cast(Table, ChatSend.__table__)
+# Read for every group of sends: built once (building it cost a third of running it).
+_SINCE = (
+    select(CHAT_SENDS.c.chat_id, CHAT_SENDS.c.sent_at)
+    .where(CHAT_SENDS.c.chat_id.in_(bindparam("ids", expanding=True)))
+    .where(CHAT_SENDS.c.sent_at > bindparam("moment", type_=CHAT_SENDS.c.sent_at.type))
+    .order_by(CHAT_SENDS.c.sent_at)
+)
 
 
 class ChatSendRepository:
@@ -42,12 +49,7 @@ class ChatSendRepository:
         """Each chat's messages after ``moment``, oldest first (chats with none left out)."""
         found: dict[int, list[datetime]] = {}
         for chunk in id_chunks(chat_ids):
-            rows = await self._session.execute(
-                select(CHAT_SENDS.c.chat_id, CHAT_SENDS.c.sent_at)
-                .where(CHAT_SENDS.c.chat_id.in_(chunk))
-                .where(CHAT_SENDS.c.sent_at > moment)
-                .order_by(CHAT_SENDS.c.sent_at)
-            )
+            rows = await self._session.execute(_SINCE, {"ids": chunk, "moment": moment})
             for chat_id, sent_at in rows.all():
                 found.setdefault(int(chat_id), []).append(sent_at)
         return found
