@@ -119,6 +119,15 @@ def test_the_form_encoding_is_urllibs(parameters: dict[str, str]) -> None:
     assert form_encoded(parameters) == urlencode(parameters).encode()
 
 
+@given(st.lists(st.dictionaries(st.text(), st.text(min_size=60)), max_size=5))
+def test_long_values_kept_from_one_request_encode_the_next_the_same(
+    requests: list[dict[str, str]],
+) -> None:
+    memo: dict[str, bytes] = {}
+    for parameters in requests:
+        assert form_encoded(parameters, memo) == urlencode(parameters).encode()
+
+
 @pytest.fixture
 async def request_() -> AsyncIterator[AlertRequest]:
     request = AlertRequest(4, connect_timeout=5, read_timeout=5, write_timeout=5)
