@@ -39,6 +39,18 @@ class Claimed:
     unsure: int = 0  # earlier sends that may have arrived
 
 
+@dataclass(frozen=True, slots=True)
+class ChatDelivery:
+    """What the alert sender reads of a chat to make its jobs (ChatRepository.deliveries)."""
+
+    active: bool
+    kind: str
+    digest: str
+    quiet_start: int | None
+    quiet_end: int | None
+    timezone: str
+
+
 def _claimed(row: OutboxMessage) -> Claimed:
     return Claimed(
         row.id, row.chat_id, row.topic, row.article_id, row.attempts, row.created_at, row.unsure
@@ -87,6 +99,15 @@ _NEXT_SEND = (
     .where(CHATS.c.id.in_(bindparam("ids", expanding=True)))
     .values(next_send_at=bindparam("moment", type_=CHATS.c.next_send_at.type))
 )
+_DELIVERIES = select(
+    CHATS.c.id,
+    CHATS.c.active,
+    CHATS.c.kind,
+    CHATS.c.digest,
+    CHATS.c.quiet_start,
+    CHATS.c.quiet_end,
+    CHATS.c.timezone,
+).where(CHATS.c.id.in_(bindparam("ids", expanding=True)))
 _LANGUAGES = select(CHATS.c.id, CHATS.c.language, CHATS.c.timezone, CHATS.c.user_language).where(
     CHATS.c.id.in_(bindparam("ids", expanding=True))
 )
@@ -125,6 +146,16 @@ class ChatRepository:
         for chunk in id_chunks(chat_ids):
             result = await self._session.execute(select(Chat).where(Chat.id.in_(chunk)))
             found.update((chat.id, chat) for chat in result.scalars())
+        return found
+
+    async def deliveries(self, chat_ids: Iterable[int]) -> dict[int, ChatDelivery]:
+        """The delivery settings of the chats that exist among these ids: six columns, no
+        Chat objects (the alert sender reads them for every claim, hundreds of chats at
+        paid-broadcast rates)."""
+        found: dict[int, ChatDelivery] = {}
+        for chunk in id_chunks(chat_ids):
+            result = await self._session.execute(_DELIVERIES, {"ids": chunk})
+            found.update((row[0], ChatDelivery(*row[1:])) for row in result)
         return found
 
     async def languages(
