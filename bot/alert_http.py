@@ -301,7 +301,9 @@ class AlertRequest(BaseRequest):
         read_timeout: float | None = 5.0,
         write_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """``tls``: for https (default: httpx's, certifi's authorities; made on first use)."""
         if connection_pool_size < 1:
             raise ValueError("connection_pool_size must be at least 1")
         self._size = connection_pool_size
@@ -310,7 +312,7 @@ class AlertRequest(BaseRequest):
         self._open = 0  # connections counted against the size: open, or being opened
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
         self._origins: dict[str, tuple[_Origin, str]] = {}  # url -> where, and the target
-        self._tls: ssl.SSLContext | None = None  # made on the first https request
+        self._tls = tls
         self._closed = False
         self._encoded: dict[str, bytes] = {}  # long values quoted lately (form_encoded)
 

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -62,7 +66,7 @@ class RawServer:
         self._server: asyncio.Server | None = None
 
     async def __aenter__(self) -> RawServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -75,7 +79,7 @@ class RawServer:
         port = self._server.sockets[0].getsockname()[1]
         return f"http://127.0.0.1:{port}/bot{TOKEN}/sendMessage"
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
             await self.script(reader, writer)
@@ -340,3 +344,48 @@ async def test_alerts_go_through_it_to_the_stand_in() -> None:
     assert gone.outcome is Outcome.CHAT_GONE
     assert all(len(api.sent_messages(chat)) == 1 for chat in range(10, 50))
     assert all(call.params["allow_paid_broadcast"] for call in api.calls_to("sendMessage"))
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for localhost, and its key (made with the openssl CLI)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl to make a certificate with")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"),
+            *("-addext", "subjectAltName=DNS:localhost"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_over_tls_the_connection_is_verified_and_kept(
+    certificate: tuple[Path, Path],
+) -> None:
+    cert, key = certificate
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    server = answering(ok())
+    listening = await asyncio.start_server(server.serve, "127.0.0.1", 0, ssl=served)
+    port = listening.sockets[0].getsockname()[1]
+    url = f"https://localhost:{port}/bot{TOKEN}/sendMessage"
+    try:
+        trusting = ssl.create_default_context(cafile=str(cert))
+        async with AlertRequest(4, tls=trusting) as request:
+            for _ in range(3):
+                assert await request.post(url, params()) == {"message_id": 7}
+        assert server.connections == 1
+        assert server.requests[0].startswith(b"POST /bot")
+        assert f"Host: localhost:{port}".encode() in server.requests[0]
+        # Not trusted (certifi's authorities did not sign it): it never left.
+        async with AlertRequest(4) as untrusting:
+            error = await failure(untrusting, url)
+        assert fate_of(error) is Fate.NOT_SENT
+    finally:
+        listening.close()
