@@ -14,6 +14,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, 
 from telegram.request import BaseRequest
 
 import handlers
+from bot.alert_http import AlertRequest
 from bot.alerts import AlertLoop
 from bot.feed_loop import FeedLoop
 from bot.health import HealthMonitor
@@ -89,7 +90,13 @@ def build_application(
     # PTB's own transport, but an answer that is not JSON is one line in the log, not
     # PTB's traceback (it may well have been delivered; whoever called says what follows).
     timeout = settings.telegram_timeout
+    # Alerts go through their own lean transport (bot/alert_http.py) unless a request object
+    # is given (tests): then through that one, like every other call.
+    alert_request: BaseRequest | None = None
     if request is None:
+        alert_request = AlertRequest(
+            connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout
+        )
         request = BotApiRequest(
             connection_pool_size=BOT_API_CONNECTIONS,
             connect_timeout=timeout,
@@ -113,6 +120,8 @@ def build_application(
         metrics = monitor.metrics
         builder = builder.concurrent_updates(TimedUpdateProcessor(CONCURRENT_UPDATES, metrics))
         request = MeteredRequest(request, metrics)
+        if alert_request is not None:
+            alert_request = MeteredRequest(alert_request, metrics)
     if webhook:
         builder = builder.updater(None)
     if settings.telegram_api_base_url:
@@ -178,12 +187,15 @@ def build_application(
         jobs.run_repeating(follow_index, INDEX_FOLLOW_SECONDS, first=INDEX_FOLLOW_SECONDS)
         jobs.run_repeating(prune_sessions, PRUNE_SESSIONS_SECONDS, first=60)
         if settings.alerts_in_bot:
+            if alert_request is not None:
+                await alert_request.initialize()
             loop = AlertLoop(
                 runtime,
                 TelegramAlertSender(
                     application.bot,
                     paid_broadcast=settings.alert_paid_broadcast,
                     locales=SharedLocaleReads(runtime.services.languages).chat_locale,
+                    request=alert_request,
                 ),
                 settings,
                 clock=clock,
@@ -208,6 +220,8 @@ def build_application(
             await feed_loops.pop().stop()
         while alert_loops:
             await alert_loops.pop().stop()
+        if alert_request is not None:
+            await alert_request.shutdown()
 
     async def post_shutdown(application: NewsApplication) -> None:
         if monitor is not None:

@@ -49,12 +49,18 @@ class BotApiRequest(HTTPXRequest):
 
     @staticmethod
     def parse_json_payload(payload: bytes) -> dict[str, Any]:
-        try:
-            parsed: dict[str, Any] = json.loads(payload.decode("utf-8", "replace"))
-        except ValueError:
-            log.debug("the Bot API answered %d bytes that are not JSON", len(payload))
-            raise TelegramError(INVALID_RESPONSE) from None
-        return parsed
+        return parse_quietly(payload)
+
+
+def parse_quietly(payload: bytes) -> dict[str, Any]:
+    """python-telegram-bot's parse of an answer, but one that is not JSON is a debug line,
+    not a logged traceback (TelegramError(INVALID_RESPONSE) is raised all the same)."""
+    try:
+        parsed: dict[str, Any] = json.loads(payload.decode("utf-8", "replace"))
+    except ValueError:
+        log.debug("the Bot API answered %d bytes that are not JSON", len(payload))
+        raise TelegramError(INVALID_RESPONSE) from None
+    return parsed
 
 
 class SpreadTransport(httpx.AsyncBaseTransport):

@@ -8,7 +8,9 @@ import logging
 import signal
 
 from telegram import Bot
+from telegram.request import BaseRequest
 
+from bot.alert_http import AlertRequest
 from bot.alerts import AlertLoop
 from bot.feed_loop import FeedLoop
 from bot.health import HealthMonitor
@@ -40,6 +42,15 @@ def make_bot(settings: Settings, metrics: Metrics | None = None) -> Bot:
     )
 
 
+def make_alert_request(settings: Settings, metrics: Metrics | None = None) -> BaseRequest:
+    """What the alert sender's sendMessage goes through: the lean HTTP/1.1 transport
+    (bot/alert_http.py; httpx's layers were most of a paid broadcast's CPU), counted and
+    timed like the bot's other calls."""
+    timeout = settings.telegram_timeout
+    request = AlertRequest(read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout)
+    return request if metrics is None else MeteredRequest(request, metrics)
+
+
 async def run_worker(settings: Settings) -> int:
     """Run until SIGTERM or SIGINT; the alert in flight is finished before exiting."""
     stop = asyncio.Event()
@@ -61,13 +72,14 @@ async def run_worker(settings: Settings) -> int:
         if not await connect(bot, settings, stop):  # stopped while Telegram was out of reach
             await bot.shutdown()
             return 0
-        async with bot:
+        async with bot, make_alert_request(settings, metrics) as alert_request:
             alerts = AlertLoop(
                 runtime,
                 TelegramAlertSender(
                     bot,
                     paid_broadcast=settings.alert_paid_broadcast,
                     locales=SharedLocaleReads(runtime.services.languages).chat_locale,
+                    request=alert_request,
                 ),
                 settings,
                 clock=utc_now,

@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
-from telegram.request import RequestData
+from telegram.request import BaseRequest, RequestData
 
 # Not re-exported by telegram.request; python-telegram-bot is pinned below 23.
 from telegram.request._requestparameter import RequestParameter
@@ -38,6 +38,11 @@ _CHAT_GONE = (
 ALERT_READ_TIMEOUT = 30.0
 # Reads a chat's stored language and time zone (LanguageService.chat_locale).
 LocaleLookup = Callable[[int], Awaitable[ChatLocale]]
+# Texts rendered lately, by all they are made of (the articles, the digest mode, the
+# language, the time zone, the bot's username). A paid broadcast sends one article to
+# thousands of chats in a few languages; rendering it afresh for each was 4% of the sender's
+# CPU (py-spy, paid bench). Bounded: emptied when full.
+RENDERED_TEXTS = 512
 
 
 class TelegramAlertSender:
@@ -48,13 +53,18 @@ class TelegramAlertSender:
         paid_broadcast: bool = False,
         read_timeout: float = ALERT_READ_TIMEOUT,
         locales: LocaleLookup | None = None,
+        request: BaseRequest | None = None,
     ) -> None:
-        """``locales``: each chat's language and time zone (without it: English, UTC)."""
+        """``locales``: each chat's language and time zone (without it: English, UTC).
+        ``request``: what the alerts' sendMessage goes through (bot/alert_http.py's lean
+        transport in production); without it, the bot's own request object."""
         self._bot = bot
+        self._request = request
         self._locales = locales
         # Paid broadcasts (enabled with @BotFather) lift the 30/s ceiling, for Telegram Stars.
         self._paid_broadcast = True if paid_broadcast else None
         self._read_timeout = read_timeout
+        self._rendered: dict[tuple[object, ...], str] = {}
 
     async def send(
         self, chat_id: int, topic: int, articles: Sequence[ArticleView], digest: str
@@ -65,15 +75,9 @@ class TelegramAlertSender:
         except Exception as error:  # the database: try again later, like a network error
             return SendResult(Outcome.TRANSIENT, detail=f"{type(error).__name__}: {error}")
         spoken = locale.spoken if locale is not None else None
-        # No update to read the language from: the chat's stored one speaks here.
-        with use_language(
-            spoken if spoken in LANGUAGES else DEFAULT_LANGUAGE,
-            locale.timezone if locale is not None else None,
-        ):
-            if len(articles) == 1 and digest == "off":
-                text = render_alert(articles[0], username)
-            else:
-                text = render_digest(articles, digest, username)
+        language = spoken if spoken in LANGUAGES else DEFAULT_LANGUAGE
+        timezone = locale.timezone if locale is not None else None
+        text = self._render(articles, digest, username, language, timezone)
         token = SENDING_ALERT.set(True)
         try:
             await self._send_message(chat_id, text, topic, preview=len(articles) == 1)
@@ -98,10 +102,33 @@ class TelegramAlertSender:
             SENDING_ALERT.reset(token)
         return SendResult(Outcome.SENT)
 
+    def _render(
+        self,
+        articles: Sequence[ArticleView],
+        digest: str,
+        username: str,
+        language: str,
+        timezone: str | None,
+    ) -> str:
+        key = (tuple(articles), digest, username, language, timezone)
+        text = self._rendered.get(key)
+        if text is None:
+            # No update to read the language from: the chat's stored one speaks here.
+            with use_language(language, timezone):
+                if len(articles) == 1 and digest == "off":
+                    text = render_alert(articles[0], username)
+                else:
+                    text = render_digest(articles, digest, username)
+            if len(self._rendered) >= RENDERED_TEXTS:
+                self._rendered.clear()
+            self._rendered[key] = text
+        return text
+
     async def _send_message(self, chat_id: int, text: str, topic: int, *, preview: bool) -> None:
         """``Bot.send_message`` without what an alert does not need: the same parameters on
-        the wire, the same request object (its transport, timeouts, metrics, and the error
-        each answer raises), the bot's rate limiter if it has one; but no ``Message`` made
+        the wire, a request object of python-telegram-bot's kind (the bot's own, or the
+        one given: its transport, timeouts, metrics, and PTB's turning of each answer into
+        the error it raises), the bot's rate limiter if it has one; but no ``Message`` made
         of the answer (about a tenth of a send's CPU, the largest part of what
         python-telegram-bot adds to httpx), only its id looked for. Raises what
         ``send_message`` raises."""
@@ -122,7 +149,8 @@ class TelegramAlertSender:
             raise TelegramError(INVALID_RESPONSE)  # a 200 that is no message: may have gone
 
     async def _post(self, data: dict[str, Any]) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        return await self._bot.request.post(
+        request = self._request if self._request is not None else self._bot.request
+        return await request.post(
             f"{self._bot.base_url}/sendMessage",
             _encoded(data),
             read_timeout=self._read_timeout,

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, exists, insert, literal, select
+from sqlalchemy import Table, bindparam, delete, exists, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chunks import id_chunks
 from storage.models import Chat, ChatSend
+
+# The Core table: the alert sender reads and writes it for every group of sends, and a Core
+# statement skips the ORM's compile and result layers.
+CHAT_SENDS = cast(Table, ChatSend.__table__)
+# Read for every group of sends: built once (building it cost a third of running it).
+_SINCE = (
+    select(CHAT_SENDS.c.chat_id, CHAT_SENDS.c.sent_at)
+    .where(CHAT_SENDS.c.chat_id.in_(bindparam("ids", expanding=True)))
+    .where(CHAT_SENDS.c.sent_at > bindparam("moment", type_=CHAT_SENDS.c.sent_at.type))
+    .order_by(CHAT_SENDS.c.sent_at)
+)
 
 
 class ChatSendRepository:
@@ -20,7 +32,7 @@ class ChatSendRepository:
         """A message to each of these chats started now (the alert sender's group of sends)."""
         rows = [{"chat_id": chat_id, "sent_at": at} for chat_id in chat_ids]
         if rows:
-            await self._session.execute(insert(ChatSend), rows)
+            await self._session.execute(insert(CHAT_SENDS), rows)
 
     async def record_if_known(self, chat_id: int, at: datetime) -> bool:
         """Record a message only for a chat alerts may go to (one with a chats row): the
@@ -37,12 +49,7 @@ class ChatSendRepository:
         """Each chat's messages after ``moment``, oldest first (chats with none left out)."""
         found: dict[int, list[datetime]] = {}
         for chunk in id_chunks(chat_ids):
-            rows = await self._session.execute(
-                select(ChatSend.chat_id, ChatSend.sent_at)
-                .where(ChatSend.chat_id.in_(chunk))
-                .where(ChatSend.sent_at > moment)
-                .order_by(ChatSend.sent_at)
-            )
+            rows = await self._session.execute(_SINCE, {"ids": chunk, "moment": moment})
             for chat_id, sent_at in rows.all():
                 found.setdefault(int(chat_id), []).append(sent_at)
         return found

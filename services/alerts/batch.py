@@ -8,8 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.alerts.schedule import due_time
-from services.alerts.subscriptions import prefs_of
+from services.alerts.schedule import DeliveryPrefs, due_time
 from services.articles import ArticleView, to_view
 from storage.alerts import DROPPED, ChatRepository, Claimed, OutboxRepository
 from storage.articles import ArticleRepository
@@ -45,14 +44,14 @@ async def prepare(
     A digest's other alerts are leased here too (as ``worker``'s, until ``lease_until``):
     read unleased, another worker may claim one meanwhile, and it would go in both sends."""
     outbox = OutboxRepository(session)
-    chats = await ChatRepository(session).get_many(row.chat_id for row in claimed)
+    chats = await ChatRepository(session).deliveries(row.chat_id for row in claimed)
     batches: list[tuple[list[Claimed], str, str]] = []
     for row in claimed:
         chat = chats.get(row.chat_id)
         if chat is None or not chat.active:
             await outbox.finish([row.id], DROPPED, now, "chat is paused")
             continue
-        prefs = prefs_of(chat)
+        prefs = DeliveryPrefs(chat.digest, chat.quiet_start, chat.quiet_end, chat.timezone)
         due = due_time(prefs, row.created_at)
         if due > now:  # the chat's settings changed since it was queued
             await outbox.defer([row.id], due, None, count_attempt=False)

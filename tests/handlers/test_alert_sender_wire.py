@@ -16,6 +16,7 @@ from telegram.request import BaseRequest, RequestData
 from handlers.sender import TelegramAlertSender
 from services.alerts.delivery import Outcome
 from services.articles import ArticleView
+from services.languages import ChatLocale
 from tests.helpers.botapi import FakeBotApi
 from tests.helpers.fake_request import FakeRequest
 
@@ -113,3 +114,29 @@ async def test_an_ok_answer_that_is_no_message_may_have_arrived(bot: Bot, answer
     result = await TelegramAlertSender(bot).send(701, 0, [article(1)], "off")
     assert result.outcome is Outcome.MAYBE_SENT
     assert len(recording(bot).seen) == 1
+
+
+async def test_a_text_rendered_once_is_reused_only_where_it_reads_the_same(bot: Bot) -> None:
+    locales = {
+        701: ChatLocale("ru", "UTC"),
+        702: ChatLocale(None, "UTC"),
+        703: ChatLocale(None, "UTC", user_language="ru"),
+        704: ChatLocale("ru", "Asia/Tokyo"),  # 20:00 UTC is the next day there
+        705: ChatLocale("ru", "UTC"),
+    }
+
+    async def locale(chat_id: int) -> ChatLocale:
+        return locales[chat_id]
+
+    shared = TelegramAlertSender(bot, locales=locale)
+    for chat_id in locales:
+        await shared.send(chat_id, 0, [article(1)], "off")
+    await shared.send(701, 0, [article(2)], "off")
+    texts = [params["text"] for params, _ in recording(bot).seen]
+    # Each as a sender of its own, with nothing rendered before, renders it.
+    for chat_id in locales:
+        await TelegramAlertSender(bot, locales=locale).send(chat_id, 0, [article(1)], "off")
+    assert texts[:5] == [params["text"] for params, _ in recording(bot).seen[6:]]
+    assert texts[0] == texts[2] == texts[4] != texts[1]
+    assert "2 нояб." in texts[3] and "1 нояб." in texts[0]
+    assert "day 2" in texts[5] and "day 1" in texts[0]
