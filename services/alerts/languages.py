@@ -17,6 +17,7 @@ detector only decides which inflections meet too.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterable
 
 import simplemma
@@ -95,7 +96,11 @@ class Languages:
         return reducer
 
 
-@functools.cache
+# functools.cache does not hold a second caller back while the first is loading: the alert
+# loop's warm-up thread and a first article matched meanwhile would each load the model.
+_LOADING = threading.Lock()
+
+
 def _detector() -> LanguageIdentifier:
     """The detector, loaded once per process on first use (about a second of CPU).
 
@@ -103,6 +108,12 @@ def _detector() -> LanguageIdentifier:
     matcher builds a new SubscriptionIndex whenever subscriptions change, and each must not
     load the model again.
     """
+    with _LOADING:
+        return _loaded_detector()
+
+
+@functools.cache
+def _loaded_detector() -> LanguageIdentifier:
     detector = LanguageIdentifier.from_model_file(MODEL_FILE)
     detector.set_languages(sorted((LANGUAGES | _OTHERS) & set(detector.labels)))
     return detector

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.alerts.keywords import parse_keywords
-from services.alerts.languages import KeywordMatcher, Languages, _detector
+from services.alerts.languages import KeywordMatcher, Languages, _loaded_detector
 from services.alerts.matching import SubscriptionIndex, SubscriptionRule
 
 THEN = datetime(2026, 11, 1, tzinfo=UTC)
@@ -114,16 +114,16 @@ def test_new_subscription_indexes_reuse_the_loaded_model() -> None:
         assert matches(typed, "Явка на выборах в Москве", "Итоги подведут позже.") is (
             typed == "выборы"
         )
-    assert _detector.cache_info().currsize == 1
-    assert _detector.cache_info().misses <= 1
+    assert _loaded_detector.cache_info().currsize == 1
+    assert _loaded_detector.cache_info().misses <= 1
 
 
 def test_warm_up_loads_the_detector_once_for_every_later_use() -> None:
     from services.alerts import languages
 
     languages.warm_up()
-    loaded = languages._detector.cache_info().currsize
+    loaded = languages._loaded_detector.cache_info().currsize
     assert loaded == 1
-    before = languages._detector.cache_info().hits
+    before = languages._loaded_detector.cache_info().hits
     assert languages.Languages().detect("Выборы в Киеве", "Прошли выборы") == "ru"
-    assert languages._detector.cache_info().hits == before + 1  # taken, not loaded again
+    assert languages._loaded_detector.cache_info().hits == before + 1  # taken, not loaded again
