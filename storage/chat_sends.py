@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, exists, insert, literal, select
+from sqlalchemy import Table, bindparam, delete, exists, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chunks import id_chunks
@@ -22,6 +22,16 @@ _SINCE = (
     .where(CHAT_SENDS.c.sent_at > bindparam("moment", type_=CHAT_SENDS.c.sent_at.type))
     .order_by(CHAT_SENDS.c.sent_at)
 )
+
+
+# Answers move their messages' moments here, one statement per group of sends.
+_MOVE = (
+    update(CHAT_SENDS)
+    .where(CHAT_SENDS.c.chat_id.in_(bindparam("ids", expanding=True)))
+    .where(CHAT_SENDS.c.sent_at == bindparam("moment", type_=CHAT_SENDS.c.sent_at.type))
+    .values(sent_at=bindparam("to", type_=CHAT_SENDS.c.sent_at.type))
+)
+RECENT_SECONDS = 120.0  # further back than any per-chat limit counts
 
 
 class ChatSendRepository:
@@ -53,6 +63,22 @@ class ChatSendRepository:
             for chat_id, sent_at in rows.all():
                 found.setdefault(int(chat_id), []).append(sent_at)
         return found
+
+    async def move(self, chat_id: int, moment: datetime, to: datetime) -> None:
+        """The message recorded for this chat at ``moment`` counts from ``to`` instead."""
+        await self.move_many([chat_id], moment, to)
+
+    async def move_many(self, chat_ids: Iterable[int], moment: datetime, to: datetime) -> None:
+        """``move`` for many chats whose messages were recorded at one moment (a group)."""
+        for chunk in id_chunks(chat_ids):
+            await self._session.execute(_MOVE, {"ids": chunk, "moment": moment, "to": to})
+
+    async def move_latest(self, chat_ids: Iterable[int], to: datetime) -> None:
+        """Each chat's most recent message counts from ``to`` (a dead sender's last request:
+        when it arrived, if it did, is not known, but it was before now)."""
+        since = to - timedelta(seconds=RECENT_SECONDS)
+        for chat_id, stamps in (await self.since(chat_ids, since)).items():
+            await self.move(chat_id, stamps[-1], max(to, stamps[-1]))
 
     async def forget(self, before: datetime) -> int:
         """Drop what no limit counts any more; returns how many went."""

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -46,6 +47,16 @@ class AlertSender(Protocol):
     async def send(
         self, chat_id: int, topic: int, articles: Sequence[ArticleView], digest: str
     ) -> SendResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Marked:
+    """A group of jobs recorded "sending": ``at`` is their messages' moment in the chats'
+    shared record (until their answers move it); ``held``, the first row ids of those that
+    went back to the queue instead."""
+
+    at: datetime
+    held: set[int]
 
 
 def _after(now: datetime, seconds: float) -> Callable[[str], datetime]:
@@ -159,15 +170,15 @@ class DeliveryWorker:
     async def _recover(self, *, expired_only: bool) -> list[int]:
         now = self._clock()
         async with self._sessions.begin() as session:
-            outbox = OutboxRepository(session)
+            outbox, sends = OutboxRepository(session), ChatSendRepository(session)
             chat_ids = set(await outbox.recover_sending(now, expired_only=expired_only))
+            # Their last message may have arrived, at a moment not known but before now.
+            await sends.move_latest(chat_ids, now)
             if not expired_only:
                 chat_ids.update(await outbox.release_all_claims())
             await ChatRepository(session).hold_back(chat_ids, lambda kind: now + spacing(kind))
             # No per-chat limit counts further back (the record keeps what went lately).
-            await ChatSendRepository(session).forget(
-                now - timedelta(seconds=2 * CHAT_MEMORY_SECONDS)
-            )
+            await sends.forget(now - timedelta(seconds=2 * CHAT_MEMORY_SECONDS))
         return sorted(chat_ids)
 
     async def _claim(self, busy: set[int]) -> list[Job]:
@@ -200,7 +211,7 @@ class DeliveryWorker:
         started: list[asyncio.Task[int]] = []
         prefetched: asyncio.Task[list[Job]] | None = None
         full = len(jobs) >= self._batch_size // 2
-        marking: asyncio.Task[set[int]] | None = None  # the current group's "sending" record
+        marking: asyncio.Task[Marked] | None = None  # the current group's "sending" record
         group_end = 0
         position = 0  # jobs[position:] have not started
         try:
@@ -238,12 +249,11 @@ class DeliveryWorker:
         await self._put_back(jobs[position:], marking)
         return started, prefetched
 
-    async def _mark(self, jobs: Sequence[Job]) -> set[int]:
+    async def _mark(self, jobs: Sequence[Job]) -> Marked:
         """Record these jobs "sending", and their messages in the chats' shared record, in one
         transaction; except those whose chat has no room now for what went to it lately
         (replies from any process, the alerts of a sender that died mid-request): they go
-        back to the queue and their chat is held back until there is. Returns those (their
-        first row's id)."""
+        back to the queue and their chat is held back until there is."""
         now = self._clock()
         async with self._sessions.begin() as session:
             outbox, sends = OutboxRepository(session), ChatSendRepository(session)
@@ -267,9 +277,9 @@ class DeliveryWorker:
                     [i for job in going for i in job.ids], self._worker_id, now + self._lease
                 )
                 await sends.record_many([job.rows[0].chat_id for job in going], now)
-        return held
+        return Marked(now, held)
 
-    async def _put_back(self, jobs: Sequence[Job], marking: asyncio.Task[set[int]] | None) -> None:
+    async def _put_back(self, jobs: Sequence[Job], marking: asyncio.Task[Marked] | None) -> None:
         """Jobs not started (stopped, or the database failed): due again, not "sending"."""
         if marking is not None:  # it may cover some of them: finished first, then undone
             with contextlib.suppress(Exception):
@@ -299,29 +309,32 @@ class DeliveryWorker:
                 [r.id for r in rows], None, None, count_attempt=False
             )
 
-    async def _deliver(self, job: Job, marking: asyncio.Task[set[int]]) -> int:
+    async def _deliver(self, job: Job, marking: asyncio.Task[Marked]) -> int:
         """Send one job once its group is recorded "sending" (``marking``), and record what
         became of it; never raises, always frees its slot."""
         first = job.rows[0]
         chat_id, topic, kind = first.chat_id, first.topic, job.kind
         result: SendResult | None = None
+        marked_at: datetime | None = None
         try:
             # Shielded: the group's record is shared, and one send's end must not undo it.
-            if first.id in await asyncio.shield(marking):
+            marked = await asyncio.shield(marking)
+            if first.id in marked.held:
                 return 0  # back in the queue; its chat waits a little
+            marked_at = marked.at
             began = await self._admit()
             result, chat_id, topic, kind = await self._request(job, began)
             if result.outcome is Outcome.SENT and topic == first.topic:
-                await self._outcomes.sent(job, chat_id, kind)
+                await self._outcomes.sent(job, chat_id, kind, marked_at)
                 return 1
-            return await self._outcomes.record(job, result, chat_id, topic, kind)
+            return await self._outcomes.record(job, result, chat_id, topic, kind, marked_at)
         except Exception as error:
             if result is None:
                 # Not one of the outcomes a sender reports: a failed attempt like a network
                 # error, retried with backoff until attempts run out. (The Telegram sender
                 # itself reports a send that may have arrived as MAYBE_SENT.)
                 result = SendResult(Outcome.TRANSIENT, detail=f"{type(error).__name__}: {error}")
-            await self._outcomes.failure(job, result, chat_id, topic, kind, error)
+            await self._outcomes.failure(job, result, chat_id, topic, kind, error, marked_at)
             return 0
         finally:
             self._busy.discard(first.chat_id)

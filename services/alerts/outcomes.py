@@ -26,6 +26,7 @@ from storage.alerts import (
     OutboxRepository,
     SubscriptionRepository,
 )
+from storage.chat_sends import ChatSendRepository
 from storage.db import describe, storage_fault
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class Delivered:
     ids: list[int]
     chat_id: int
     kind: str
+    marked_at: datetime  # its message's moment in the chats' shared record, until now
+    recorded_for: int  # the chat that moment is recorded for (before a migration)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +107,15 @@ class OutcomeRecorder:
         """Sent alerts recorded so far, and the commits that took them (shared ones)."""
         return self._delivered.items, self._delivered.writes
 
-    async def sent(self, job: Job, chat_id: int, kind: str) -> None:
+    async def sent(self, job: Job, chat_id: int, kind: str, marked_at: datetime) -> None:
         """Telegram accepted the job: recorded with the other answers that come in meanwhile,
-        in one commit; returns once that commit is made (raises if it failed)."""
+        in one commit; returns once that commit is made (raises if it failed).
+
+        ``marked_at``: when the job was recorded "sending", its message's moment in the chats'
+        shared record so far; the answer's moment replaces it (see ``_answered_now``)."""
         self._answered.record(chat_id)
-        await self._delivered.add(Delivered(job.ids, chat_id, kind))
+        first = job.rows[0].chat_id
+        await self._delivered.add(Delivered(job.ids, chat_id, kind, marked_at, first))
 
     async def failure(
         self,
@@ -118,10 +125,11 @@ class OutcomeRecorder:
         topic: int,
         kind: str,
         error: Exception,
+        marked_at: datetime | None = None,
     ) -> None:
         """An exception ended the job's attempt: logged, and recorded as ``result`` if the
         database lets it (if not, its lease runs out and it is recovered as "may have
-        arrived")."""
+        arrived"). ``marked_at``: as for ``record``, None if it never was."""
         last = job.rows[0].attempts + 1 >= self._max_attempts
         if result.outcome is Outcome.SENT:
             pass  # it went; only recording that failed (tried once more below)
@@ -130,7 +138,7 @@ class OutcomeRecorder:
         else:
             log.info("alert to chat %s failed (%s); trying again later", chat_id, result.detail)
         try:
-            await self.record(job, result, chat_id, topic, kind, logged=True)
+            await self.record(job, result, chat_id, topic, kind, marked_at, logged=True)
         except Exception as failure:
             # The database is out of reach too: the lease runs out and the alert is recovered
             # as "may have arrived" then (DeliveryWorker._recover).
@@ -150,10 +158,14 @@ class OutcomeRecorder:
         chat_id: int,
         topic: int,
         kind: str,
+        marked_at: datetime | None = None,
         *,
         logged: bool = False,
     ) -> int:
-        """Record one job's outcome in its own transaction; returns 1 if it was sent."""
+        """Record one job's outcome in its own transaction; returns 1 if it was sent.
+
+        ``marked_at``: when it was recorded "sending" (None: it never was); a message that went
+        or may have gone is moved to now in the chats' shared record."""
         first, ids = job.rows[0], job.ids
         last_attempt = first.attempts + 1 >= self._max_attempts
         now = self._clock()
@@ -163,6 +175,8 @@ class OutcomeRecorder:
             if topic != first.topic:  # the topic is gone: its subscriptions post to General
                 await SubscriptionRepository(session).move_topic(chat_id, first.topic, topic)
             outcome = result.outcome
+            if outcome in (Outcome.SENT, Outcome.MAYBE_SENT) and marked_at is not None:
+                await ChatSendRepository(session).move(first.chat_id, marked_at, now)
             if outcome is Outcome.SENT:
                 self._answered.record(chat_id)
                 await outbox.finish(ids, SENT, now)
@@ -215,9 +229,27 @@ class OutcomeRecorder:
             await OutboxRepository(session).finish(
                 [i for job in delivered for i in job.ids], SENT, now
             )
+            await self._answered_now(ChatSendRepository(session), delivered, now)
             chats = ChatRepository(session)
             for wait, chat_ids in chats_by_wait.items():
                 await chats.set_next_send_many(chat_ids, now + wait)
+
+    @staticmethod
+    async def _answered_now(
+        sends: ChatSendRepository, delivered: Sequence[Delivered], now: datetime
+    ) -> None:
+        """Each message's moment in the chats' shared record becomes its answer's.
+
+        It was recorded as its request began, before it left; Telegram counts it when it
+        arrives, which may be later (a slow commit, a wait for the send window, the way
+        there). A sender after a crash counts from this record alone, and a group's
+        twenty-first alert a minute after the first one's request began could then arrive
+        within the same minute as it. The answer comes after the arrival."""
+        chats_by_mark: dict[datetime, list[int]] = {}  # a group of sends shares its moment
+        for job in delivered:
+            chats_by_mark.setdefault(job.marked_at, []).append(job.recorded_for)
+        for marked_at, chat_ids in chats_by_mark.items():
+            await sends.move_many(chat_ids, marked_at, now)
 
     def _room_after(self, chat_id: int) -> timedelta:
         """From now until the chat has room for another message: a second, or longer for a

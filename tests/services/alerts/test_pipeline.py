@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.alerts.delivery import DeliveryWorker, Outcome, SendResult
+from services.alerts.delivery import AlertSender, DeliveryWorker, Outcome, SendResult
 from services.alerts.matcher import AlertMatcher
 from services.alerts.ratelimit import TokenBucket
 from services.alerts.subscriptions import ChatRef, SubscriptionService
@@ -41,7 +41,7 @@ class Pipeline:
         self.sender = ScriptedSender()
         self.worker = self.make_worker(self.sender)
 
-    def make_worker(self, sender: ScriptedSender, name: str = "w1") -> DeliveryWorker:
+    def make_worker(self, sender: AlertSender, name: str = "w1") -> DeliveryWorker:
         async def sleep(seconds: float) -> None:
             self.clock.now += timedelta(seconds=seconds)
 

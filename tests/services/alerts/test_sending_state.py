@@ -3,11 +3,15 @@ next leader makes of it (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from services.alerts.outcomes import SendResult
+from services.articles import ArticleView
 from storage.alerts import OutboxRepository
+from storage.chat_sends import ChatSendRepository
 from storage.models import OutboxMessage
 from tests.services.alerts.test_pipeline import ALICE, GROUP, Pipeline, pipeline
 
@@ -80,3 +84,51 @@ async def test_a_sending_row_whose_lease_ran_out_is_recovered_by_the_running_lea
         later = now + timedelta(minutes=11)
         assert await outbox.recover_sending(later, expired_only=True) == [ALICE.id]
     assert (await row(pipeline, ALICE.id)).unsure == 1
+
+
+async def stamps(pipeline: Pipeline, chat_id: int) -> list[datetime]:
+    """When the chats' shared record counts this chat's recent messages."""
+    async with pipeline.sessions() as session:
+        since = pipeline.clock.now - timedelta(minutes=5)
+        return (await ChatSendRepository(session).since([chat_id], since)).get(chat_id, [])
+
+
+async def test_a_dead_senders_last_message_counts_from_the_recovery(pipeline: Pipeline) -> None:
+    # When it arrived, if it did, is not known, only that it was before the next leader
+    # recovered it: a group's minute counts it from then, never from before it left.
+    await pipeline.subscriptions.subscribe(GROUP, 0, "", 2)
+    await pipeline.publish("Crash test")
+    await pipeline.matcher.run_once()
+    died_at = pipeline.clock.now
+    async with pipeline.sessions.begin() as session:
+        await ChatSendRepository(session).record_many([GROUP.id], died_at)
+    assert await die_mid_request(pipeline) == 1
+    pipeline.clock.now += timedelta(seconds=5)
+    assert await pipeline.worker.release_stale_claims() == 1
+    assert await stamps(pipeline, GROUP.id) == [died_at + timedelta(seconds=5)]
+
+
+class SlowAnswers:
+    """Telegram answers each send 0.4 s after the request began."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    async def send(
+        self, chat_id: int, topic: int, articles: Sequence[ArticleView], digest: str
+    ) -> SendResult:
+        self._pipeline.clock.now += timedelta(seconds=0.4)
+        return await self._pipeline.sender.send(chat_id, topic, articles, digest)
+
+
+async def test_a_message_counts_from_its_answer_in_the_shared_record(pipeline: Pipeline) -> None:
+    # Telegram counts a message when it arrives, which is after its request began and before
+    # its answer: a sender after a crash, reading this record alone, must count from the
+    # answer, or a group's twenty-first alert could arrive within the minute of its first.
+    await pipeline.subscriptions.subscribe(GROUP, 0, "", 2)
+    await pipeline.publish("Slow answer")
+    await pipeline.matcher.run_once()
+    began = pipeline.clock.now
+    worker = pipeline.make_worker(SlowAnswers(pipeline))
+    assert await worker.deliver_once() == 1
+    assert await stamps(pipeline, GROUP.id) == [began + timedelta(seconds=0.4)]
