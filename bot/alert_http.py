@@ -21,6 +21,7 @@ import asyncio
 import collections
 import re
 import ssl
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
@@ -48,6 +49,18 @@ DROPPED = "Server disconnected without sending a complete response."
 _TO_QUOTE = re.compile(rb"[^A-Za-z0-9_.\-~ ]+")
 MEMO_MIN_CHARS = 64  # shorter values (chat ids, flags) are quoted each time: they vary
 MEMO_SIZE = 256
+
+
+def reaches_directly(base_url: str) -> bool:
+    """Whether the lean transport may serve this Bot API: it speaks to the server itself,
+    and would pass by a proxy that the environment names for it (``HTTPS_PROXY``,
+    ``ALL_PROXY``..., honoured by httpx and so by the bot's other calls) unless ``NO_PROXY``
+    exempts the host. Behind a proxy, alerts go through httpx like everything else."""
+    parts = urlsplit(base_url)
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return True
+    return bool(urllib.request.proxy_bypass(parts.hostname or ""))
 
 
 def form_encoded(parameters: dict[str, str], memo: dict[str, bytes] | None = None) -> bytes:

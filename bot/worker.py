@@ -10,7 +10,7 @@ import signal
 from telegram import Bot
 from telegram.request import BaseRequest
 
-from bot.alert_http import AlertRequest
+from bot.alert_http import AlertRequest, reaches_directly
 from bot.alerts import AlertLoop
 from bot.feed_loop import FeedLoop
 from bot.health import HealthMonitor
@@ -19,14 +19,13 @@ from bot.metrics import MeteredRequest, Metrics
 from bot.request import BotApiRequest
 from bot.runtime import Runtime, utc_now
 from bot.settings import Settings
-from bot.startup import connect
+from bot.startup import TELEGRAM_BASE_URL, connect
 from handlers.sender import TelegramAlertSender
 from services.languages import SharedLocaleReads
 
 log = logging.getLogger(__name__)
 
 # python-telegram-bot's own defaults, spelled out so a setting can replace either.
-TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 TELEGRAM_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 
 
@@ -44,10 +43,16 @@ def make_bot(settings: Settings, metrics: Metrics | None = None) -> Bot:
 
 def make_alert_request(settings: Settings, metrics: Metrics | None = None) -> BaseRequest:
     """What the alert sender's sendMessage goes through: the lean HTTP/1.1 transport
-    (bot/alert_http.py; httpx's layers were most of a paid broadcast's CPU), counted and
-    timed like the bot's other calls."""
+    (bot/alert_http.py; httpx's layers were most of a paid broadcast's CPU), or httpx behind
+    a proxy; counted and timed like the bot's other calls."""
     timeout = settings.telegram_timeout
-    request = AlertRequest(read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout)
+    request: BaseRequest
+    if reaches_directly(settings.telegram_api_base_url or TELEGRAM_BASE_URL):
+        request = AlertRequest(read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout)
+    else:  # a proxy stands between: httpx knows how to go through it
+        request = BotApiRequest(
+            read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout
+        )
     return request if metrics is None else MeteredRequest(request, metrics)
 
 
