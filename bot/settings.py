@@ -73,7 +73,7 @@ class Settings:
     alerts_in_bot: bool = True
     alert_rate_per_second: float = 29.0
     # Sends in flight at once: 12 keeps 29/s going up to ~400 ms per Bot API round trip.
-    alert_max_in_flight: int = 12
+    alert_max_in_flight: int = 16
     # Paid broadcasts (enabled with @BotFather, paid in Telegram Stars) lift the overall
     # ceiling to 1000/s; per-chat and per-group limits stay.
     alert_paid_broadcast: bool = False
@@ -113,7 +113,7 @@ class Settings:
             telegram_timeout=_parse_seconds(env.get("TELEGRAM_TIMEOUT", ""), "TELEGRAM_TIMEOUT"),
             alerts_in_bot=_parse_bool(env.get("ALERTS_IN_BOT", "true"), "ALERTS_IN_BOT"),
             alert_rate_per_second=_parse_rate(env.get("ALERT_RATE_PER_SECOND", "29"), paid),
-            alert_max_in_flight=_whole_number(env, "ALERT_MAX_IN_FLIGHT", 1, MAX_IN_FLIGHT, 12),
+            alert_max_in_flight=_whole_number(env, "ALERT_MAX_IN_FLIGHT", 1, MAX_IN_FLIGHT, 16),
             alert_paid_broadcast=paid,
             feed_allowed_hosts=frozenset(
                 h.strip().lower() for h in env.get("FEED_ALLOWED_HOSTS", "").split(",") if h.strip()
