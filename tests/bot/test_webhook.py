@@ -238,7 +238,7 @@ async def test_health_readiness_and_metrics(server: BotServer, api: FakeBotApi) 
     assert "newsbot_index_lag_events 0.0" in text
     # This replica runs the alert sender (ALERTS_IN_BOT): its in-flight count is exported.
     assert "newsbot_alert_sends_in_flight 0.0" in text
-    assert metric(text, "newsbot_alert_sends_in_flight_limit") == 12
+    assert metric(text, "newsbot_alert_sends_in_flight_limit") == 16  # ALERT_MAX_IN_FLIGHT
     assert "newsbot_feed_polls_total" in text or "newsbot_feed_polls" in text
     labels = " ".join(re.findall(r"\{[^}]*\}", text))
     for private in ("503", "504", "secret words"):
