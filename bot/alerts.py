@@ -82,8 +82,7 @@ class AlertLoop:
             # chat owed many alerts is claimed again soon after its second is up (with a
             # second's worth per claim it waited for the claim after next: one alert every
             # two seconds).
-            batch_size=int(os.environ.get("XBATCH", "0"))
-            or max(10, min(MAX_BATCH, math.ceil(rate / 3))),
+            batch_size=max(10, min(MAX_BATCH, math.ceil(rate / 3))),
         )
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
