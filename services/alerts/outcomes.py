@@ -55,7 +55,6 @@ class Delivered:
 
     ids: list[int]
     chat_id: int
-    kind: str
     marked_at: datetime  # its message's moment in the chats' shared record, until now
     recorded_for: int  # the chat that moment is recorded for (before a migration)
 
@@ -107,7 +106,7 @@ class OutcomeRecorder:
         """Sent alerts recorded so far, and the commits that took them (shared ones)."""
         return self._delivered.items, self._delivered.writes
 
-    async def sent(self, job: Job, chat_id: int, kind: str, marked_at: datetime) -> None:
+    async def sent(self, job: Job, chat_id: int, marked_at: datetime) -> None:
         """Telegram accepted the job: recorded with the other answers that come in meanwhile,
         in one commit; returns once that commit is made (raises if it failed).
 
@@ -115,7 +114,7 @@ class OutcomeRecorder:
         shared record so far; the answer's moment replaces it (see ``_answered_now``)."""
         self._answered.record(chat_id)
         first = job.rows[0].chat_id
-        await self._delivered.add(Delivered(job.ids, chat_id, kind, marked_at, first))
+        await self._delivered.add(Delivered(job.ids, chat_id, marked_at, first))
 
     async def failure(
         self,
@@ -123,7 +122,6 @@ class OutcomeRecorder:
         result: SendResult,
         chat_id: int,
         topic: int,
-        kind: str,
         error: Exception,
         marked_at: datetime | None = None,
     ) -> None:
@@ -138,7 +136,7 @@ class OutcomeRecorder:
         else:
             log.info("alert to chat %s failed (%s); trying again later", chat_id, result.detail)
         try:
-            await self.record(job, result, chat_id, topic, kind, marked_at, logged=True)
+            await self.record(job, result, chat_id, topic, marked_at, logged=True)
         except Exception as failure:
             # The database is out of reach too: the lease runs out and the alert is recovered
             # as "may have arrived" then (DeliveryWorker._recover).
@@ -157,7 +155,6 @@ class OutcomeRecorder:
         result: SendResult,
         chat_id: int,
         topic: int,
-        kind: str,
         marked_at: datetime | None = None,
         *,
         logged: bool = False,

@@ -115,10 +115,6 @@ class SendWindow:
             else:  # every slot is in flight: check again shortly
                 await self._sleep(self._span / self._limit)
 
-    def cancel(self) -> None:
-        """A send ``start`` made room for did not go after all: its room is free again."""
-        self._in_flight = max(0, self._in_flight - 1)
-
     def finish(self, started: float, left: float | None = None) -> None:
         """The send that ``start`` returned ``started`` for got its answer (any kind) now;
         ``left``: when its request actually left, if later (after the sender's commit).
