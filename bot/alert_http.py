@@ -34,6 +34,8 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot.request import parse_quietly
+from bot.settings import Settings
+from bot.startup import TELEGRAM_BASE_URL
 
 # Bounds on an answer: the Bot API's to a sendMessage are well under a kilobyte.
 MAX_HEAD_BYTES = 64 * 1024
@@ -61,6 +63,15 @@ def reaches_directly(base_url: str) -> bool:
     if not (proxies.get(parts.scheme) or proxies.get("all")):
         return True
     return bool(urllib.request.proxy_bypass(parts.hostname or ""))
+
+
+def lean_request(settings: Settings) -> AlertRequest | None:
+    """The alert sender's own transport for the Bot API the settings name, or None where a
+    proxy stands between (``reaches_directly``): alerts then take httpx like every other call."""
+    if not reaches_directly(settings.telegram_api_base_url or TELEGRAM_BASE_URL):
+        return None
+    timeout = settings.telegram_timeout
+    return AlertRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout)
 
 
 def form_encoded(parameters: dict[str, str], memo: dict[str, bytes] | None = None) -> bytes:

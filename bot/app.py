@@ -14,7 +14,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot, 
 from telegram.request import BaseRequest
 
 import handlers
-from bot.alert_http import AlertRequest, reaches_directly
+from bot.alert_http import lean_request
 from bot.alerts import AlertLoop
 from bot.feed_loop import FeedLoop
 from bot.health import HealthMonitor
@@ -23,7 +23,7 @@ from bot.metrics import MeteredRequest, TimedUpdateProcessor
 from bot.request import BotApiRequest
 from bot.runtime import Runtime, utc_now
 from bot.settings import Settings
-from bot.startup import TELEGRAM_BASE_URL, keep_trying
+from bot.startup import keep_trying
 from handlers.context import BotData, NewsContext
 from handlers.pacing import ChatPacer
 from handlers.sender import TelegramAlertSender
@@ -91,12 +91,8 @@ def build_application(
     # PTB's traceback (it may well have been delivered; whoever called says what follows).
     timeout = settings.telegram_timeout
     # Alerts go through their own lean transport (bot/alert_http.py) unless a request object
-    # is given (tests): then through that one, like every other call.
-    alert_request: BaseRequest | None = None
-    if request is None and reaches_directly(settings.telegram_api_base_url or TELEGRAM_BASE_URL):
-        alert_request = AlertRequest(
-            connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout
-        )
+    # is given (tests) or a proxy stands between: then through the bot's, like every call.
+    alert_request: BaseRequest | None = lean_request(settings) if request is None else None
     if request is None:
         request = BotApiRequest(
             connection_pool_size=BOT_API_CONNECTIONS,

@@ -10,7 +10,7 @@ import signal
 from telegram import Bot
 from telegram.request import BaseRequest
 
-from bot.alert_http import AlertRequest, reaches_directly
+from bot.alert_http import lean_request
 from bot.alerts import AlertLoop
 from bot.feed_loop import FeedLoop
 from bot.health import HealthMonitor
@@ -46,13 +46,9 @@ def make_alert_request(settings: Settings, metrics: Metrics | None = None) -> Ba
     (bot/alert_http.py; httpx's layers were most of a paid broadcast's CPU), or httpx behind
     a proxy; counted and timed like the bot's other calls."""
     timeout = settings.telegram_timeout
-    request: BaseRequest
-    if reaches_directly(settings.telegram_api_base_url or TELEGRAM_BASE_URL):
-        request = AlertRequest(read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout)
-    else:  # a proxy stands between: httpx knows how to go through it
-        request = BotApiRequest(
-            read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout
-        )
+    request: BaseRequest = lean_request(settings) or BotApiRequest(
+        read_timeout=timeout, write_timeout=timeout, connect_timeout=timeout
+    )
     return request if metrics is None else MeteredRequest(request, metrics)
 
 
